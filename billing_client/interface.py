@@ -1,0 +1,117 @@
+"""The BillingClient port: everything the bot asks of a billing system."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from datetime import datetime
+
+from billing_client.types import (
+    Account,
+    AuditEntry,
+    Balance,
+    BarResult,
+    InvoiceDetail,
+    InvoiceSummary,
+    Line,
+    Money,
+    Payment,
+    PaymentLink,
+    Ticket,
+    UsageCounter,
+)
+
+
+class BillingClient(ABC):
+    """Async port to a billing system. Write methods are idempotent on their key.
+
+    `now` arguments let callers (and tests) supply the clock; they are aware UTC datetimes.
+    """
+
+    # --- identity -----------------------------------------------------------------------------
+    @abstractmethod
+    async def find_account_by_msisdn(self, msisdn: str) -> Account | None:
+        """The account owning the line or contact address with this E.164 number."""
+
+    @abstractmethod
+    async def get_account(self, account_id: int) -> Account: ...
+
+    @abstractmethod
+    async def list_lines(self, account_id: int) -> list[Line]: ...
+
+    # --- money --------------------------------------------------------------------------------
+    @abstractmethod
+    async def get_balance(self, account_id: int, *, now: datetime) -> Balance: ...
+
+    @abstractmethod
+    async def list_invoices(
+        self, account_id: int, *, now: datetime, limit: int = 3
+    ) -> list[InvoiceSummary]:
+        """Newest first; status "overdue" derived from `now`."""
+
+    @abstractmethod
+    async def get_invoice(self, invoice_id: int, *, now: datetime) -> InvoiceDetail: ...
+
+    @abstractmethod
+    async def get_usage(self, account_id: int, *, now: datetime) -> list[UsageCounter]: ...
+
+    @abstractmethod
+    async def create_payment_link(
+        self, account_id: int, invoice_id: int, *, now: datetime, ttl_seconds: int
+    ) -> PaymentLink:
+        """A link for the invoice's amount due; raises InvalidRequestError if nothing is due."""
+
+    @abstractmethod
+    async def get_payment_link(self, link_id: str, *, now: datetime) -> PaymentLink: ...
+
+    @abstractmethod
+    async def pay_link(
+        self, link_id: str, *, provider: str, provider_reference: str, now: datetime
+    ) -> Payment:
+        """Record the payment for a link once; a replayed reference returns the first payment."""
+
+    @abstractmethod
+    async def record_payment(
+        self,
+        account_id: int,
+        invoice_id: int | None,
+        amount: Money,
+        *,
+        provider: str,
+        provider_reference: str,
+        now: datetime,
+    ) -> Payment:
+        """Record a (possibly partial) payment; unique on (provider, provider_reference)."""
+
+    # --- verification and barring -------------------------------------------------------------
+    @abstractmethod
+    async def verify_pin(self, account_id: int, pin: str, *, actor: str, now: datetime) -> None:
+        """Return on success; VerificationError on a wrong PIN; AccountLockedError when locked.
+
+        Five wrong PINs in a row lock verification for 30 minutes. Every attempt is audited.
+        """
+
+    @abstractmethod
+    async def bar_line(
+        self, line_id: int, *, reason: str, idempotency_key: str, actor: str, now: datetime
+    ) -> BarResult:
+        """Bar the line once. A replayed key returns the original result with created=False."""
+
+    # --- tickets ------------------------------------------------------------------------------
+    @abstractmethod
+    async def create_ticket(
+        self,
+        account_id: int,
+        *,
+        subject: str,
+        description: str,
+        channel: str,
+        idempotency_key: str,
+        now: datetime,
+    ) -> Ticket: ...
+
+    @abstractmethod
+    async def list_tickets(self, account_id: int) -> list[Ticket]: ...
+
+    # --- audit --------------------------------------------------------------------------------
+    @abstractmethod
+    async def list_audit(self, *, limit: int = 50) -> list[AuditEntry]: ...

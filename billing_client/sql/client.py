@@ -1,0 +1,772 @@
+"""SqlBillingClient: the BillingClient port on the embedded SQL billing core.
+
+Side effects happen once because the database says so: unique keys on payments
+(provider + reference), barrings and tickets (idempotency_key), one active barring per line and
+one payment per link. A request that loses a race gets an IntegrityError, and we answer it
+with the row the winner wrote (`created=False`). Rows that decide a write (the account being
+verified, the line being barred, the link being paid) are locked first (FOR UPDATE on
+PostgreSQL, BEGIN IMMEDIATE on SQLite), so the usual replay never reaches the constraint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError
+from argon2.exceptions import VerificationError as HashMismatch
+from sqlalchemy import case, func, select
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import joinedload, selectinload
+
+from billing_client import types as dto
+from billing_client.errors import (
+    AccountLockedError,
+    BillingError,
+    BillingUnavailableError,
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    VerificationError,
+)
+from billing_client.interface import BillingClient
+from billing_client.sql.database import WRITE_INTENT
+from billing_client.sql.models import (
+    Account,
+    AuditLog,
+    Barring,
+    Charge,
+    ContactAddress,
+    Invoice,
+    InvoiceItem,
+    Line,
+    Payment,
+    PaymentLink,
+    PrepaidTransaction,
+    Ticket,
+    TicketMessage,
+    UsageCounter,
+)
+
+PIN_MAX_ATTEMPTS = 5
+PIN_LOCK_DURATION = timedelta(minutes=30)
+_PIN_MAX_LENGTH = 64  # longer input is wrong without spending a hash on it
+_HASHER = PasswordHasher()
+_USAGE_ORDER = {"data": 0, "voice": 1, "sms": 2}
+# Errors that mean "the database is not answering", as opposed to a refused write.
+_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, OSError)
+
+
+def hash_pin(pin: str) -> str:
+    """An argon2id hash of a PIN (deliberately slow: ~50 ms)."""
+    return _HASHER.hash(pin)
+
+
+def pin_matches(pin_hash: str, pin: str) -> bool:
+    """Whether `pin` matches the stored argon2 hash."""
+    if len(pin) > _PIN_MAX_LENGTH:
+        return False
+    try:
+        return _HASHER.verify(pin_hash, pin)
+    except (HashMismatch, InvalidHashError):
+        return False
+
+
+class SqlBillingClient(BillingClient):
+    """The embedded billing core: every port method on one SQL database."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    # --- identity -----------------------------------------------------------------------------
+    async def find_account_by_msisdn(self, msisdn: str) -> dto.Account | None:
+        async with self._reading() as session:
+            account = await session.scalar(
+                select(Account).join(Line).where(Line.msisdn == msisdn)
+            ) or await session.scalar(
+                select(Account)
+                .join(ContactAddress)
+                .where(ContactAddress.address == msisdn)
+                .order_by(ContactAddress.id)
+                .limit(1)
+            )
+            return account.to_dto() if account else None
+
+    async def get_account(self, account_id: int) -> dto.Account:
+        async with self._reading() as session:
+            return (await _account(session, account_id)).to_dto()
+
+    async def list_lines(self, account_id: int) -> list[dto.Line]:
+        async with self._reading() as session:
+            await _account(session, account_id)
+            lines = await session.scalars(
+                select(Line)
+                .options(joinedload(Line.plan))
+                .where(Line.account_id == account_id)
+                .order_by(Line.id)
+            )
+            return [line.to_dto() for line in lines]
+
+    # --- money --------------------------------------------------------------------------------
+    async def get_balance(self, account_id: int, *, now: datetime) -> dto.Balance:
+        """Open invoices, unbilled charges and (prepaid) the ledger balance.
+
+        `unbilled` is every rated charge not on an invoice yet (usage, roaming, one-offs),
+        which is the current cycle's unless invoicing fell behind. The plan's recurring fee is
+        not accrued: it is billed in advance on the cycle's invoice.
+        """
+        async with self._reading() as session:
+            account = await _account(session, account_id)
+            today = _local_today(account, now)
+            open_invoices = [inv.summary(today) for inv in await _open_invoices(session, account)]
+            return dto.Balance(
+                account=account.to_dto(),
+                amount_due=_money(account, sum(inv.amount_due.minor for inv in open_invoices)),
+                open_invoices=tuple(open_invoices),
+                next_due_on=open_invoices[0].due_on if open_invoices else None,
+                overdue=any(inv.status == "overdue" for inv in open_invoices),
+                unbilled=_money(account, await _unbilled_minor(session, account.id)),
+                prepaid_balance=await _prepaid_balance(session, account),
+                bill_limit=_bill_limit(account),
+            )
+
+    async def list_invoices(
+        self, account_id: int, *, now: datetime, limit: int = 3
+    ) -> list[dto.InvoiceSummary]:
+        """Newest first; status "overdue" derived from `now`."""
+        async with self._reading() as session:
+            account = await _account(session, account_id)
+            invoices = await session.scalars(
+                select(Invoice)
+                .where(Invoice.account_id == account_id, Invoice.status != "draft")
+                .order_by(Invoice.issued_on.desc(), Invoice.id.desc())
+                .limit(limit)
+            )
+            today = _local_today(account, now)
+            return [invoice.summary(today) for invoice in invoices]
+
+    async def get_invoice(self, invoice_id: int, *, now: datetime) -> dto.InvoiceDetail:
+        async with self._reading() as session:
+            invoice = await session.scalar(
+                select(Invoice)
+                .options(selectinload(Invoice.items).joinedload(InvoiceItem.line))
+                .where(Invoice.id == invoice_id)
+            )
+            if invoice is None:
+                raise NotFoundError(f"invoice {invoice_id} not found")
+            account = await _account(session, invoice.account_id)
+            return dto.InvoiceDetail(
+                summary=invoice.summary(_local_today(account, now)),
+                account=account.to_dto(),
+                items=tuple(_item_dto(item, invoice.currency) for item in invoice.items),
+                tax_rate=invoice.tax_rate,
+            )
+
+    async def get_usage(self, account_id: int, *, now: datetime) -> list[dto.UsageCounter]:
+        """Counters of the cycle containing the customer's local today, per line."""
+        async with self._reading() as session:
+            account = await _account(session, account_id)
+            today = _local_today(account, now)
+            rows = await session.execute(
+                select(UsageCounter, Line.msisdn)
+                .join(Line)
+                .where(Line.account_id == account_id)
+                .where(UsageCounter.cycle_start <= today, UsageCounter.cycle_end >= today)
+                .order_by(Line.id, case(_USAGE_ORDER, value=UsageCounter.kind, else_=9))
+            )
+            return [_usage_dto(counter, msisdn) for counter, msisdn in rows]
+
+    async def create_payment_link(
+        self, account_id: int, invoice_id: int, *, now: datetime, ttl_seconds: int
+    ) -> dto.PaymentLink:
+        """A link for the invoice's amount due; raises InvalidRequestError if nothing is due."""
+        if ttl_seconds <= 0:
+            raise InvalidRequestError("a payment link needs a positive lifetime")
+        async with self._writing() as session:
+            invoice = await _owned_invoice(session, account_id, invoice_id)
+            _require_payable(invoice, invoice.amount_due_minor)
+            link = PaymentLink(
+                id=secrets.token_urlsafe(24),
+                account_id=account_id,
+                invoice_id=invoice.id,
+                amount_minor=invoice.amount_due_minor,
+                currency=invoice.currency,
+                created_at=now,
+                expires_at=now + timedelta(seconds=ttl_seconds),
+                status="active",
+            )
+            session.add(link)
+            _audit(session, now, "billing", "payment_link_created", "invoice", invoice.id)
+            return link.to_dto(now)
+
+    async def get_payment_link(self, link_id: str, *, now: datetime) -> dto.PaymentLink:
+        async with self._reading() as session:
+            link = await session.get(PaymentLink, link_id)
+            if link is None:
+                raise NotFoundError("payment link not found")
+            return link.to_dto(now)
+
+    async def pay_link(
+        self, link_id: str, *, provider: str, provider_reference: str, now: datetime
+    ) -> dto.Payment:
+        """Record the payment for a link once; a replayed reference returns the first payment.
+
+        The link's amount is what the provider collected, so a link whose invoice balance
+        dropped below it since (another payment came in) is refused rather than overpaying.
+        """
+        try:
+            return await self._pay_link_once(link_id, provider, provider_reference, now)
+        except sa_exc.IntegrityError:
+            # A concurrent request for this link or reference committed first: report its payment.
+            return await self._replayed_link_payment(link_id, provider, provider_reference)
+
+    async def record_payment(
+        self,
+        account_id: int,
+        invoice_id: int | None,
+        amount: dto.Money,
+        *,
+        provider: str,
+        provider_reference: str,
+        now: datetime,
+    ) -> dto.Payment:
+        """Record a (possibly partial) payment; unique on (provider, provider_reference).
+
+        With an invoice it pays (part of) that invoice; without one it tops up a prepaid
+        account. Overpaying an invoice is refused: the core keeps no account credit.
+        """
+        if amount.minor <= 0:
+            raise InvalidRequestError("a payment must be a positive amount")
+        try:
+            return await self._record_once(
+                account_id, invoice_id, amount, provider, provider_reference, now
+            )
+        except sa_exc.IntegrityError:
+            return await self._replayed_payment(provider, provider_reference)
+
+    # --- verification and barring -------------------------------------------------------------
+    async def verify_pin(self, account_id: int, pin: str, *, actor: str, now: datetime) -> None:
+        """Return on success; VerificationError on a wrong PIN; AccountLockedError when locked.
+
+        Five wrong PINs in a row lock verification for 30 minutes; the fifth wrong PIN already
+        raises AccountLockedError. Every attempt is audited, including refused ones.
+        """
+        async with self._writing() as session:
+            account = await _account(session, account_id, lock=True)
+            failure = await _check_pin(account, pin, now)
+            action, detail = _pin_audit(failure)
+            _audit(session, now, actor, action, "account", account.id, detail)
+        if failure is not None:
+            raise failure
+
+    async def bar_line(
+        self, line_id: int, *, reason: str, idempotency_key: str, actor: str, now: datetime
+    ) -> dto.BarResult:
+        """Bar the line once. A replayed key returns the original result with created=False.
+
+        Barring a line that already has an active bar returns that bar (created=False).
+        """
+        try:
+            return await self._bar_once(line_id, reason, idempotency_key, actor, now)
+        except sa_exc.IntegrityError:
+            # Another request with this key, or for this line, committed first.
+            return await self._replayed_bar(line_id, idempotency_key)
+
+    # --- tickets ------------------------------------------------------------------------------
+    async def create_ticket(
+        self,
+        account_id: int,
+        *,
+        subject: str,
+        description: str,
+        channel: str,
+        idempotency_key: str,
+        now: datetime,
+    ) -> dto.Ticket:
+        try:
+            return await self._ticket_once(
+                account_id, subject, description, channel, idempotency_key, now
+            )
+        except sa_exc.IntegrityError:
+            return await self._replayed_ticket(account_id, idempotency_key)
+
+    async def list_tickets(self, account_id: int) -> list[dto.Ticket]:
+        """Newest first."""
+        async with self._reading() as session:
+            tickets = await session.scalars(
+                select(Ticket)
+                .where(Ticket.account_id == account_id)
+                .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+            )
+            return [ticket.to_dto() for ticket in tickets]
+
+    # --- audit --------------------------------------------------------------------------------
+    async def list_audit(self, *, limit: int = 50) -> list[dto.AuditEntry]:
+        """Newest first."""
+        async with self._reading() as session:
+            rows = await session.scalars(
+                select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)
+            )
+            return [row.to_dto() for row in rows]
+
+    # --- transactions -------------------------------------------------------------------------
+    @asynccontextmanager
+    async def _reading(self) -> AsyncIterator[AsyncSession]:
+        try:
+            async with self._sessions() as session, session.begin():
+                yield session
+        except _UNAVAILABLE as exc:
+            raise BillingUnavailableError("the billing database is not available") from exc
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncSession]:
+        """A transaction that holds the write lock from its start on SQLite."""
+        try:
+            async with self._sessions() as session, session.begin():
+                await session.connection(execution_options=WRITE_INTENT)
+                yield session
+        except _UNAVAILABLE as exc:
+            raise BillingUnavailableError("the billing database is not available") from exc
+
+    # --- payments -----------------------------------------------------------------------------
+    async def _pay_link_once(
+        self, link_id: str, provider: str, reference: str, now: datetime
+    ) -> dto.Payment:
+        async with self._writing() as session:
+            link = await session.scalar(
+                select(PaymentLink).where(PaymentLink.id == link_id).with_for_update()
+            )
+            if link is None:
+                raise NotFoundError("payment link not found")
+            earlier = await _payment_by_reference(session, provider, reference)
+            earlier = earlier or await _payment_of_link(session, link.id)
+            if earlier is not None:
+                return _replay_for_link(earlier, link.id)
+            if link.shown_status(now) == "expired":
+                raise InvalidRequestError("this payment link has expired; ask for a new one")
+            invoice = await _owned_invoice(session, link.account_id, link.invoice_id, lock=True)
+            _apply_payment(invoice, link.amount_minor, now)
+            link.status, link.paid_at = "paid", now
+            amount = dto.Money(link.amount_minor, link.currency)
+            payment = _new_payment(invoice.account_id, invoice, amount, now)
+            payment.payment_link_id = link.id
+            return await _store_payment(session, payment, provider, reference)
+
+    async def _replayed_link_payment(
+        self, link_id: str, provider: str, reference: str
+    ) -> dto.Payment:
+        async with self._reading() as session:
+            payment = await _payment_by_reference(session, provider, reference)
+            payment = payment or await _payment_of_link(session, link_id)
+            if payment is None:
+                raise BillingUnavailableError("payment conflict could not be resolved")
+            return _replay_for_link(payment, link_id)
+
+    async def _record_once(
+        self,
+        account_id: int,
+        invoice_id: int | None,
+        amount: dto.Money,
+        provider: str,
+        reference: str,
+        now: datetime,
+    ) -> dto.Payment:
+        async with self._writing() as session:
+            earlier = await _payment_by_reference(session, provider, reference)
+            if earlier is not None:
+                return _replay_for_account(earlier, account_id)
+            account = await _account(session, account_id)
+            if amount.currency != account.currency:
+                raise InvalidRequestError(f"this account is billed in {account.currency}")
+            invoice = await _payment_target(session, account, invoice_id, amount, now)
+            payment = _new_payment(account.id, invoice, amount, now)
+            if invoice is None:
+                session.add(_top_up(account, amount.minor, f"{provider}:{reference}", now))
+            return await _store_payment(session, payment, provider, reference)
+
+    async def _replayed_payment(self, provider: str, reference: str) -> dto.Payment:
+        async with self._reading() as session:
+            payment = await _payment_by_reference(session, provider, reference)
+            if payment is None:
+                raise BillingUnavailableError("payment conflict could not be resolved")
+            return payment.to_dto(created=False)
+
+    # --- barring ------------------------------------------------------------------------------
+    async def _bar_once(
+        self, line_id: int, reason: str, key: str, actor: str, now: datetime
+    ) -> dto.BarResult:
+        async with self._writing() as session:
+            line = await _line(session, line_id, lock=True)
+            earlier = await _barring_by_key(session, key) or await _active_barring(session, line)
+            if earlier is not None:
+                return _replayed_bar_result(earlier, line)
+            if line.status == "terminated":
+                raise InvalidRequestError("this line is terminated and cannot be barred")
+            barring = _new_barring(line, reason, key, actor, now)
+            session.add(barring)
+            await session.flush()
+            _audit(session, now, actor, "line_barred", "line", line.id, _bar_detail(barring))
+            return dto.BarResult(barring.reference, line.to_dto(), now, created=True)
+
+    async def _replayed_bar(self, line_id: int, key: str) -> dto.BarResult:
+        async with self._reading() as session:
+            line = await _line(session, line_id)
+            earlier = await _barring_by_key(session, key) or await _active_barring(session, line)
+            if earlier is None:
+                raise BillingUnavailableError("barring conflict could not be resolved")
+            return _replayed_bar_result(earlier, line)
+
+    # --- tickets ------------------------------------------------------------------------------
+    async def _ticket_once(
+        self,
+        account_id: int,
+        subject: str,
+        description: str,
+        channel: str,
+        key: str,
+        now: datetime,
+    ) -> dto.Ticket:
+        async with self._writing() as session:
+            earlier = await _ticket_by_key(session, key)
+            if earlier is not None:
+                return _replayed_ticket(earlier, account_id)
+            await _account(session, account_id)
+            ticket = _new_ticket(account_id, subject, channel, key, now)
+            session.add(ticket)
+            await session.flush()
+            session.add(_first_message(ticket, description, now))
+            actor = f"customer:{channel}"
+            _audit(session, now, actor, "ticket_opened", "ticket", ticket.id, ticket.reference)
+            return ticket.to_dto(created=True)
+
+    async def _replayed_ticket(self, account_id: int, key: str) -> dto.Ticket:
+        async with self._reading() as session:
+            ticket = await _ticket_by_key(session, key)
+            if ticket is None:
+                raise BillingUnavailableError("ticket conflict could not be resolved")
+            return _replayed_ticket(ticket, account_id)
+
+
+# --- lookups ----------------------------------------------------------------------------------
+async def _account(session: AsyncSession, account_id: int, *, lock: bool = False) -> Account:
+    query = select(Account).where(Account.id == account_id)
+    account = await session.scalar(query.with_for_update() if lock else query)
+    if account is None:
+        raise NotFoundError(f"account {account_id} not found")
+    return account
+
+
+async def _line(session: AsyncSession, line_id: int, *, lock: bool = False) -> Line:
+    query = select(Line).options(joinedload(Line.plan, innerjoin=True)).where(Line.id == line_id)
+    line = await session.scalar(query.with_for_update(of=Line) if lock else query)
+    if line is None:
+        raise NotFoundError(f"line {line_id} not found")
+    return line
+
+
+async def _owned_invoice(
+    session: AsyncSession, account_id: int, invoice_id: int, *, lock: bool = False
+) -> Invoice:
+    """The invoice if it belongs to the account; someone else's invoice is "not found"."""
+    query = select(Invoice).where(Invoice.id == invoice_id, Invoice.account_id == account_id)
+    invoice = await session.scalar(query.with_for_update() if lock else query)
+    if invoice is None:
+        raise NotFoundError(f"invoice {invoice_id} not found for account {account_id}")
+    return invoice
+
+
+async def _open_invoices(session: AsyncSession, account: Account) -> Sequence[Invoice]:
+    """Open invoices with something left to pay, oldest due first."""
+    rows = await session.scalars(
+        select(Invoice)
+        .where(Invoice.account_id == account.id, Invoice.status == "open")
+        .where(Invoice.total_minor > Invoice.amount_paid_minor)
+        .order_by(Invoice.due_on, Invoice.id)
+    )
+    return rows.all()
+
+
+async def _unbilled_minor(session: AsyncSession, account_id: int) -> int:
+    total = await session.scalar(
+        select(func.coalesce(func.sum(Charge.amount_minor), 0)).where(
+            Charge.account_id == account_id, Charge.invoice_id.is_(None)
+        )
+    )
+    return int(total or 0)
+
+
+async def _prepaid_balance(session: AsyncSession, account: Account) -> dto.Money | None:
+    if account.billing_type != "prepaid":
+        return None
+    total = await session.scalar(
+        select(func.coalesce(func.sum(PrepaidTransaction.amount_minor), 0)).where(
+            PrepaidTransaction.account_id == account.id
+        )
+    )
+    return _money(account, int(total or 0))
+
+
+async def _payment_by_reference(
+    session: AsyncSession, provider: str, reference: str
+) -> Payment | None:
+    return await session.scalar(
+        select(Payment).where(
+            Payment.provider == provider, Payment.provider_reference == reference
+        )
+    )
+
+
+async def _payment_of_link(session: AsyncSession, link_id: str) -> Payment | None:
+    return await session.scalar(select(Payment).where(Payment.payment_link_id == link_id))
+
+
+async def _barring_by_key(session: AsyncSession, key: str) -> Barring | None:
+    return await session.scalar(select(Barring).where(Barring.idempotency_key == key))
+
+
+async def _active_barring(session: AsyncSession, line: Line) -> Barring | None:
+    return await session.scalar(
+        select(Barring).where(Barring.line_id == line.id, Barring.lifted_at.is_(None))
+    )
+
+
+async def _ticket_by_key(session: AsyncSession, key: str) -> Ticket | None:
+    return await session.scalar(select(Ticket).where(Ticket.idempotency_key == key))
+
+
+# --- payments ---------------------------------------------------------------------------------
+def _require_payable(invoice: Invoice, amount_minor: int) -> None:
+    if invoice.status == "void":
+        raise InvalidRequestError(f"invoice {invoice.number} is void")
+    if invoice.amount_due_minor <= 0:
+        raise InvalidRequestError(f"nothing is due on invoice {invoice.number}")
+    if amount_minor > invoice.amount_due_minor:
+        raise InvalidRequestError(f"the amount is more than is due on invoice {invoice.number}")
+
+
+def _apply_payment(invoice: Invoice, amount_minor: int, now: datetime) -> None:
+    _require_payable(invoice, amount_minor)
+    invoice.amount_paid_minor += amount_minor
+    if invoice.amount_paid_minor >= invoice.total_minor:
+        invoice.status, invoice.paid_at = "paid", now
+
+
+async def _payment_target(
+    session: AsyncSession,
+    account: Account,
+    invoice_id: int | None,
+    amount: dto.Money,
+    now: datetime,
+) -> Invoice | None:
+    """The invoice a payment settles (updated), or None for a prepaid top-up."""
+    if invoice_id is None:
+        if account.billing_type != "prepaid":
+            raise InvalidRequestError("a postpaid payment must name the invoice it pays")
+        return None
+    invoice = await _owned_invoice(session, account.id, invoice_id, lock=True)
+    _apply_payment(invoice, amount.minor, now)
+    return invoice
+
+
+def _new_payment(
+    account_id: int, invoice: Invoice | None, amount: dto.Money, now: datetime
+) -> Payment:
+    return Payment(
+        account_id=account_id,
+        invoice_id=invoice.id if invoice else None,
+        amount_minor=amount.minor,
+        currency=amount.currency,
+        received_at=now,
+    )
+
+
+def _top_up(account: Account, amount_minor: int, key: str, now: datetime) -> PrepaidTransaction:
+    return PrepaidTransaction(
+        account_id=account.id,
+        kind="top_up",
+        description="Top-up",
+        amount_minor=amount_minor,
+        currency=account.currency,
+        at=now,
+        idempotency_key=f"payment:{key}",
+    )
+
+
+async def _store_payment(
+    session: AsyncSession, payment: Payment, provider: str, reference: str
+) -> dto.Payment:
+    payment.provider, payment.provider_reference = provider, reference
+    session.add(payment)
+    await session.flush()
+    detail = f"{payment.amount_minor} {payment.currency} via {provider}"
+    if payment.invoice_id is None:
+        entity, entity_id = "account", payment.account_id
+    else:
+        entity, entity_id = "invoice", payment.invoice_id
+    _audit(session, payment.received_at, provider, "payment_received", entity, entity_id, detail)
+    return payment.to_dto(created=True)
+
+
+def _replay_for_link(payment: Payment, link_id: str) -> dto.Payment:
+    if payment.payment_link_id not in (None, link_id):
+        raise ConflictError("this payment reference was used for another payment link")
+    return payment.to_dto(created=False)
+
+
+def _replay_for_account(payment: Payment, account_id: int) -> dto.Payment:
+    if payment.account_id != account_id:
+        raise ConflictError("this payment reference was used for another account")
+    return payment.to_dto(created=False)
+
+
+# --- verification -----------------------------------------------------------------------------
+async def _check_pin(account: Account, pin: str, now: datetime) -> BillingError | None:
+    """Apply one PIN attempt to the account's counters; the error to raise, if any."""
+    locked_until = account.pin_locked_until
+    if locked_until is not None and now < locked_until:
+        return AccountLockedError(locked_until)
+    if locked_until is not None:  # the lock has been served: start counting afresh
+        account.pin_locked_until, account.failed_pin_attempts = None, 0
+    # argon2 is CPU-bound for ~50 ms: keep the event loop free while it runs.
+    if await asyncio.to_thread(pin_matches, account.pin_hash, pin):
+        await _pin_succeeded(account, pin)
+        return None
+    return _pin_failed(account, now)
+
+
+async def _pin_succeeded(account: Account, pin: str) -> None:
+    account.failed_pin_attempts = 0
+    if _HASHER.check_needs_rehash(account.pin_hash):
+        account.pin_hash = await asyncio.to_thread(hash_pin, pin)
+
+
+def _pin_failed(account: Account, now: datetime) -> BillingError:
+    account.failed_pin_attempts += 1
+    attempts_left = PIN_MAX_ATTEMPTS - account.failed_pin_attempts
+    if attempts_left > 0:
+        return VerificationError(attempts_left)
+    account.pin_locked_until = now + PIN_LOCK_DURATION
+    return AccountLockedError(account.pin_locked_until)
+
+
+def _pin_audit(failure: BillingError | None) -> tuple[str, str]:
+    if isinstance(failure, VerificationError):
+        return "pin_wrong", f"{failure.attempts_left} attempts left"
+    if isinstance(failure, AccountLockedError):
+        return "pin_locked", f"locked until {failure.until.isoformat()}"
+    return "pin_ok", ""
+
+
+# --- barring ----------------------------------------------------------------------------------
+def _barring_type(reason: str) -> str:
+    """Lost or stolen SIMs get the lost_stolen bar (full bar + SIM block); others a full bar."""
+    return "lost_stolen" if reason.lower() in ("lost", "stolen", "lost_stolen") else "full"
+
+
+def _new_barring(line: Line, reason: str, key: str, actor: str, now: datetime) -> Barring:
+    line.status, line.barred_reason, line.barred_at = "barred", reason[:200], now
+    return Barring(
+        line_id=line.id,
+        type=_barring_type(reason),
+        reason=reason[:200],
+        applied_by=actor[:80],
+        applied_at=now,
+        idempotency_key=key,
+    )
+
+
+def _bar_detail(barring: Barring) -> str:
+    return f"{barring.reference} {barring.type}: {barring.reason}"
+
+
+def _replayed_bar_result(barring: Barring, line: Line) -> dto.BarResult:
+    if barring.line_id != line.id:
+        raise ConflictError("this idempotency key was used to bar another line")
+    return dto.BarResult(barring.reference, line.to_dto(), barring.applied_at, created=False)
+
+
+# --- tickets ----------------------------------------------------------------------------------
+def _new_ticket(account_id: int, subject: str, channel: str, key: str, now: datetime) -> Ticket:
+    return Ticket(
+        account_id=account_id,
+        subject=subject.strip()[:200] or "Support request",
+        status="open",
+        channel=channel[:20],
+        idempotency_key=key,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _first_message(ticket: Ticket, description: str, now: datetime) -> TicketMessage:
+    return TicketMessage(ticket_id=ticket.id, author="customer", body=description, created_at=now)
+
+
+def _replayed_ticket(ticket: Ticket, account_id: int) -> dto.Ticket:
+    if ticket.account_id != account_id:
+        raise ConflictError("this idempotency key was used for another account's ticket")
+    return ticket.to_dto(created=False)
+
+
+# --- small helpers ----------------------------------------------------------------------------
+def _local_today(account: Account, now: datetime) -> date:
+    """The calendar day it is for the customer: due dates are local dates."""
+    return now.astimezone(ZoneInfo(account.timezone)).date()
+
+
+def _money(account: Account, minor: int) -> dto.Money:
+    return dto.Money(minor, account.currency)
+
+
+def _bill_limit(account: Account) -> dto.Money | None:
+    if account.bill_limit_minor is None:
+        return None
+    return _money(account, account.bill_limit_minor)
+
+
+def _item_dto(item: InvoiceItem, currency: str) -> dto.InvoiceItem:
+    return dto.InvoiceItem(
+        description=item.description,
+        quantity=item.quantity,
+        amount=dto.Money(item.amount_minor, currency),
+        msisdn=item.line.msisdn if item.line else None,
+    )
+
+
+def _usage_dto(counter: UsageCounter, msisdn: str) -> dto.UsageCounter:
+    return dto.UsageCounter(
+        line_msisdn=msisdn,
+        kind=counter.kind,
+        unit=counter.unit,
+        used=counter.used,
+        allowance=counter.allowance,
+        cycle_start=counter.cycle_start,
+        cycle_end=counter.cycle_end,
+    )
+
+
+def _audit(
+    session: AsyncSession,
+    now: datetime,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: int | str,
+    detail: str = "",
+) -> None:
+    session.add(
+        AuditLog(
+            at=now,
+            actor=actor[:80],
+            action=action,
+            entity=entity,
+            entity_id=str(entity_id),
+            detail=detail,
+        )
+    )

@@ -1,0 +1,495 @@
+"""Tables of the embedded billing core (SQLAlchemy 2 typed ORM).
+
+Conventions: money is `*_minor` BIGINT + CHAR(3) currency, never a float; every datetime is
+stored and returned as aware UTC (`UtcDateTime`); externally triggered writes carry a unique key
+(payments: provider + reference, barrings and tickets: idempotency_key) so a replay writes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, ClassVar, Literal
+
+from sqlalchemy import (
+    CHAR,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, MappedColumn, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from billing_client import types as dto
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite hands back naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; billing stores aware UTC datetimes only")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UtcDateTime(),
+        date: Date(),
+        Decimal: Numeric(12, 3),
+    }
+
+
+def _money(nullable: bool = False) -> MappedColumn[Any]:
+    return mapped_column(BigInteger, nullable=nullable)
+
+
+def _currency() -> MappedColumn[Any]:
+    return mapped_column(CHAR(3))
+
+
+def _fk(target: str, *, nullable: bool = False, ondelete: str = "CASCADE") -> MappedColumn[Any]:
+    return mapped_column(ForeignKey(target, ondelete=ondelete), index=True, nullable=nullable)
+
+
+def reference(prefix: str, row_id: int) -> str:
+    """A customer-facing reference such as "T-000123" or "B-000042"."""
+    return f"{prefix}-{row_id:06d}"
+
+
+class Plan(Base):
+    """A tariff. Allowances are per line per cycle; NULL means unlimited."""
+
+    __tablename__ = "plans"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    billing_type: Mapped[str] = mapped_column(String(10))
+    monthly_price_minor: Mapped[int] = _money()
+    currency: Mapped[str] = _currency()
+    data_mb: Mapped[int | None] = mapped_column(Integer)
+    voice_min: Mapped[int | None] = mapped_column(Integer)
+    sms: Mapped[int | None] = mapped_column(Integer)
+    lines_included: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Account(Base):
+    """A billed customer; verification state (PIN hash, failures, lock) lives here too."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (
+        CheckConstraint("billing_type IN ('prepaid', 'postpaid')", name="billing_type"),
+        CheckConstraint("bill_cycle_day BETWEEN 1 AND 31", name="bill_cycle_day"),
+        CheckConstraint("failed_pin_attempts >= 0", name="failed_pin_attempts"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    locale: Mapped[str] = mapped_column(String(16))
+    timezone: Mapped[str] = mapped_column(String(64))
+    currency: Mapped[str] = _currency()
+    billing_type: Mapped[str] = mapped_column(String(10))
+    bill_cycle_day: Mapped[int] = mapped_column(Integer, default=1)
+    pin_hash: Mapped[str] = mapped_column(String(255))
+    failed_pin_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    pin_locked_until: Mapped[datetime | None]
+    bill_limit_minor: Mapped[int | None] = _money(nullable=True)
+    bill_limit_alert_percent: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+
+    lines: Mapped[list[Line]] = relationship(
+        back_populates="account", lazy="raise", order_by="Line.id"
+    )
+    contacts: Mapped[list[ContactAddress]] = relationship(lazy="raise")
+
+    def to_dto(self) -> dto.Account:
+        return dto.Account(
+            id=self.id,
+            name=self.name,
+            email=self.email,
+            locale=self.locale,
+            timezone=self.timezone,
+            currency=self.currency,
+            billing_type="prepaid" if self.billing_type == "prepaid" else "postpaid",
+        )
+
+
+class ContactAddress(Base):
+    """An address the customer is known by on a channel (sms, whatsapp, telegram, email)."""
+
+    __tablename__ = "contact_addresses"
+    __table_args__ = (UniqueConstraint("channel", "address"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = _fk("accounts.id")
+    channel: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(254), index=True)
+    verified_at: Mapped[datetime | None]
+
+
+class Line(Base):
+    """A SIM/subscription. Status "barred" mirrors an active row in `barrings`."""
+
+    __tablename__ = "lines"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('active', 'barred', 'suspended', 'terminated')", name="status"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = _fk("accounts.id")
+    msisdn: Mapped[str] = mapped_column(String(16), unique=True)
+    iccid: Mapped[str] = mapped_column(String(22), unique=True)
+    plan_id: Mapped[int] = _fk("plans.id", ondelete="RESTRICT")
+    holder_name: Mapped[str] = mapped_column(String(120))
+    status: Mapped[str] = mapped_column(String(12), default="active")
+    barred_reason: Mapped[str | None] = mapped_column(String(200))
+    barred_at: Mapped[datetime | None]
+    activated_at: Mapped[datetime]
+
+    account: Mapped[Account] = relationship(back_populates="lines", lazy="raise")
+    plan: Mapped[Plan] = relationship(lazy="raise")
+
+    def to_dto(self) -> dto.Line:
+        """Needs `plan` loaded (joinedload/selectinload)."""
+        status: dto.LineStatus = "active"
+        if self.status in ("barred", "suspended", "terminated"):
+            status = self.status  # type: ignore[assignment]
+        return dto.Line(
+            id=self.id,
+            account_id=self.account_id,
+            msisdn=self.msisdn,
+            iccid=self.iccid,
+            holder_name=self.holder_name,
+            plan_name=self.plan.name,
+            status=status,
+            barred_reason=self.barred_reason,
+            barred_at=self.barred_at,
+        )
+
+
+class UsageCounter(Base):
+    """Use of one allowance on one line in one cycle (used vs included, in `unit`)."""
+
+    __tablename__ = "usage_counters"
+    __table_args__ = (UniqueConstraint("line_id", "kind", "cycle_start"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    line_id: Mapped[int] = _fk("lines.id")
+    kind: Mapped[str] = mapped_column(String(10))  # data | voice | sms
+    unit: Mapped[str] = mapped_column(String(8))  # MB (1 GB = 1024 MB) | min | sms
+    used: Mapped[int] = mapped_column(BigInteger, default=0)
+    allowance: Mapped[int | None] = mapped_column(BigInteger)  # NULL = unlimited
+    cycle_start: Mapped[date]
+    cycle_end: Mapped[date]  # inclusive
+
+
+class Charge(Base):
+    """A rated charge (usage, roaming, one-off); `invoice_id IS NULL` means not billed yet."""
+
+    __tablename__ = "charges"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = _fk("accounts.id")
+    line_id: Mapped[int | None] = _fk("lines.id", nullable=True)
+    invoice_id: Mapped[int | None] = _fk("invoices.id", nullable=True, ondelete="SET NULL")
+    kind: Mapped[str] = mapped_column(String(20))  # usage | international | roaming | one_off
+    description: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[Decimal]
+    unit: Mapped[str] = mapped_column(String(8))
+    amount_minor: Mapped[int] = _money()
+    currency: Mapped[str] = _currency()
+    rated_at: Mapped[datetime]
+    # The rating system's record id: ingesting the same record twice charges once.
+    source_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+
+class Invoice(Base):
+    """A finalised bill. "overdue" is not stored: it is an open invoice past its due date."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (
+        CheckConstraint("status IN ('draft', 'open', 'paid', 'void')", name="status"),
+        CheckConstraint("total_minor = subtotal_minor + tax_minor", name="total"),
+        CheckConstraint("amount_paid_minor >= 0", name="amount_paid"),
+        Index("ix_invoices_account_id_issued_on", "account_id", "issued_on"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    status: Mapped[str] = mapped_column(String(8))
+    issued_on: Mapped[date]
+    due_on: Mapped[date]
+    period_start: Mapped[date]
+    period_end: Mapped[date]
+    currency: Mapped[str] = _currency()
+    subtotal_minor: Mapped[int] = _money()
+    tax_minor: Mapped[int] = _money()
+    total_minor: Mapped[int] = _money()
+    amount_paid_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    tax_rate: Mapped[Decimal] = mapped_column(Numeric(6, 4))  # 0.0700 = 7 %
+    paid_at: Mapped[datetime | None]
+    voided_at: Mapped[datetime | None]
+
+    items: Mapped[list[InvoiceItem]] = relationship(lazy="raise", order_by="InvoiceItem.position")
+
+    @property
+    def amount_due_minor(self) -> int:
+        return max(self.total_minor - self.amount_paid_minor, 0)
+
+    def summary(self, today: date) -> dto.InvoiceSummary:
+        """The DTO, with "overdue" derived from the customer's local `today`."""
+        return dto.InvoiceSummary(
+            id=self.id,
+            number=self.number,
+            status=self.shown_status(today),
+            issued_on=self.issued_on,
+            due_on=self.due_on,
+            period_start=self.period_start,
+            period_end=self.period_end,
+            subtotal=dto.Money(self.subtotal_minor, self.currency),
+            tax=dto.Money(self.tax_minor, self.currency),
+            total=dto.Money(self.total_minor, self.currency),
+            amount_paid=dto.Money(self.amount_paid_minor, self.currency),
+        )
+
+    def shown_status(self, today: date) -> dto.InvoiceStatus:
+        if self.status == "open" and self.due_on < today:
+            return "overdue"
+        if self.status in ("draft", "paid", "void"):
+            return self.status  # type: ignore[return-value]
+        return "open"
+
+
+class InvoiceItem(Base):
+    """One net amount on an invoice (tax is computed per invoice at `Invoice.tax_rate`)."""
+
+    __tablename__ = "invoice_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invoice_id: Mapped[int] = _fk("invoices.id")
+    line_id: Mapped[int | None] = _fk("lines.id", nullable=True, ondelete="SET NULL")
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))  # recurring | usage | one_off | discount
+    description: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[Decimal]
+    amount_minor: Mapped[int] = _money()
+
+    line: Mapped[Line | None] = relationship(lazy="raise")
+
+
+class Payment(Base):
+    """Money received. (provider, provider_reference) is unique: a replay pays nothing."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        UniqueConstraint("provider", "provider_reference"),
+        CheckConstraint("amount_minor > 0", name="amount"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = _fk("accounts.id")
+    invoice_id: Mapped[int | None] = _fk("invoices.id", nullable=True, ondelete="SET NULL")
+    # One payment per link at most, even if a double click carries two provider references.
+    payment_link_id: Mapped[str | None] = mapped_column(
+        ForeignKey("payment_links.id", ondelete="SET NULL"), unique=True
+    )
+    amount_minor: Mapped[int] = _money()
+    currency: Mapped[str] = _currency()
+    provider: Mapped[str] = mapped_column(String(40))
+    provider_reference: Mapped[str] = mapped_column(String(128))
+    received_at: Mapped[datetime]
+
+    def to_dto(self, *, created: bool) -> dto.Payment:
+        return dto.Payment(
+            id=self.id,
+            account_id=self.account_id,
+            invoice_id=self.invoice_id,
+            amount=dto.Money(self.amount_minor, self.currency),
+            provider=self.provider,
+            provider_reference=self.provider_reference,
+            received_at=self.received_at,
+            created=created,
+        )
+
+
+class PaymentLink(Base):
+    """A pay link for one invoice. The id is random and unguessable; "expired" is derived."""
+
+    __tablename__ = "payment_links"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = _fk("accounts.id")
+    invoice_id: Mapped[int] = _fk("invoices.id")
+    amount_minor: Mapped[int] = _money()
+    currency: Mapped[str] = _currency()
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(8), default="active")  # active | paid
+    paid_at: Mapped[datetime | None]
+
+    def to_dto(self, now: datetime) -> dto.PaymentLink:
+        return dto.PaymentLink(
+            id=self.id,
+            account_id=self.account_id,
+            invoice_id=self.invoice_id,
+            amount=dto.Money(self.amount_minor, self.currency),
+            created_at=self.created_at,
+            expires_at=self.expires_at,
+            status=self.shown_status(now),
+        )
+
+    def shown_status(self, now: datetime) -> Literal["active", "paid", "expired"]:
+        if self.status == "paid":
+            return "paid"
+        return "expired" if now >= self.expires_at else "active"
+
+
+class PrepaidTransaction(Base):
+    """The prepaid ledger: the balance is the sum of these signed amounts."""
+
+    __tablename__ = "prepaid_transactions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = _fk("accounts.id")
+    kind: Mapped[str] = mapped_column(String(20))  # top_up | usage | bundle | adjustment
+    description: Mapped[str] = mapped_column(String(200))
+    amount_minor: Mapped[int] = _money()  # positive credits, negative debits
+    currency: Mapped[str] = _currency()
+    at: Mapped[datetime]
+    idempotency_key: Mapped[str | None] = mapped_column(String(160), unique=True)
+
+
+class Ticket(Base):
+    """A support case; its reference is "T-" and the zero-padded id."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('open', 'pending_customer', 'resolved', 'closed')", name="status"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = _fk("accounts.id")
+    subject: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    channel: Mapped[str] = mapped_column(String(20))
+    idempotency_key: Mapped[str] = mapped_column(String(160), unique=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    @property
+    def reference(self) -> str:
+        return reference("T", self.id)
+
+    def to_dto(self, *, created: bool = True) -> dto.Ticket:
+        return dto.Ticket(
+            id=self.id,
+            reference=self.reference,
+            account_id=self.account_id,
+            subject=self.subject,
+            status=self.status,  # type: ignore[arg-type]  # guarded by the CHECK constraint
+            created_at=self.created_at,
+            created=created,
+        )
+
+
+class TicketMessage(Base):
+    __tablename__ = "ticket_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = _fk("tickets.id")
+    author: Mapped[str] = mapped_column(String(40))  # customer | agent | bot
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class Barring(Base):
+    """A bar on a line; active while `lifted_at IS NULL`. Reference "B-" + zero-padded id."""
+
+    __tablename__ = "barrings"
+    __table_args__ = (
+        # At most one active bar per line: two concurrent requests with different keys
+        # cannot both bar the line (the database refuses the second row).
+        Index(
+            "uq_barrings_active_line",
+            "line_id",
+            unique=True,
+            sqlite_where=text("lifted_at IS NULL"),
+            postgresql_where=text("lifted_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("lines.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(30))  # lost_stolen | full | spend_cap | …
+    reason: Mapped[str] = mapped_column(String(200))
+    applied_by: Mapped[str] = mapped_column(String(80))
+    applied_at: Mapped[datetime]
+    lifted_at: Mapped[datetime | None]
+    idempotency_key: Mapped[str] = mapped_column(String(160), unique=True)
+
+    @property
+    def reference(self) -> str:
+        return reference("B", self.id)
+
+
+class AuditLog(Base):
+    """Who did what to which entity, and when. Append-only."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(40))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+    def to_dto(self) -> dto.AuditEntry:
+        return dto.AuditEntry(
+            at=self.at,
+            actor=self.actor,
+            action=self.action,
+            entity=self.entity,
+            entity_id=self.entity_id,
+            detail=self.detail,
+        )

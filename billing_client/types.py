@@ -1,0 +1,195 @@
+"""Typed, immutable DTOs the BillingClient port speaks. Money is never a float."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+from babel.numbers import format_currency, get_currency_precision
+
+BillingType = Literal["prepaid", "postpaid"]
+LineStatus = Literal["active", "barred", "suspended", "terminated"]
+InvoiceStatus = Literal["draft", "open", "paid", "overdue", "void"]
+TicketStatus = Literal["open", "pending_customer", "resolved", "closed"]
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Money:
+    """An amount in integer minor units of an ISO 4217 currency."""
+
+    minor: int
+    currency: str
+
+    @classmethod
+    def from_decimal(cls, amount: Decimal | str, currency: str) -> Money:
+        exponent = get_currency_precision(currency)
+        scaled = Decimal(amount).scaleb(exponent)
+        if scaled != scaled.to_integral_value():
+            raise ValueError(f"{amount} has more precision than {currency} allows")
+        return cls(int(scaled), currency)
+
+    @property
+    def amount(self) -> Decimal:
+        return Decimal(self.minor).scaleb(-get_currency_precision(self.currency))
+
+    def format(self, locale: str = "en_US") -> str:
+        """The amount as the customer reads it, e.g. "$64.20" or "12,50 US$"."""
+        return format_currency(self.amount, self.currency, locale=locale)
+
+    def __add__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money(self.minor + other.minor, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money(self.minor - other.minor, self.currency)
+
+    def _same_currency(self, other: Money) -> None:
+        if other.currency != self.currency:
+            raise ValueError(f"cannot mix {self.currency} and {other.currency}")
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: int
+    name: str
+    email: str
+    locale: str  # e.g. "en_US", "es_ES"
+    timezone: str  # IANA name
+    currency: str
+    billing_type: BillingType
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    id: int
+    account_id: int
+    msisdn: str  # E.164
+    iccid: str
+    holder_name: str
+    plan_name: str
+    status: LineStatus
+    barred_reason: str | None = None
+    barred_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceSummary:
+    id: int
+    number: str
+    status: InvoiceStatus  # "overdue" = open and past its due date (derived at read time)
+    issued_on: date
+    due_on: date
+    period_start: date
+    period_end: date
+    subtotal: Money
+    tax: Money
+    total: Money
+    amount_paid: Money
+
+    @property
+    def amount_due(self) -> Money:
+        return self.total - self.amount_paid
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceItem:
+    description: str
+    quantity: Decimal
+    amount: Money  # net
+    msisdn: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceDetail:
+    summary: InvoiceSummary
+    account: Account
+    items: tuple[InvoiceItem, ...]
+    tax_rate: Decimal  # e.g. Decimal("0.0825")
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    """What the customer owes (postpaid) or holds (prepaid) right now."""
+
+    account: Account
+    amount_due: Money  # sum of open + overdue invoice balances; zero for prepaid
+    open_invoices: tuple[InvoiceSummary, ...]  # oldest due first
+    next_due_on: date | None
+    overdue: bool
+    unbilled: Money  # charges of the current cycle not invoiced yet
+    prepaid_balance: Money | None  # None for postpaid
+    bill_limit: Money | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UsageCounter:
+    """Use of one allowance on one line in the current cycle."""
+
+    line_msisdn: str
+    kind: str  # "data", "voice", "sms"
+    unit: str  # "MB", "min", "sms"
+    used: int
+    allowance: int | None  # None = unlimited
+    cycle_start: date
+    cycle_end: date
+
+    @property
+    def percent_used(self) -> int | None:
+        if not self.allowance:
+            return None
+        return int(self.used * 100 // self.allowance)
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentLink:
+    id: str  # random, unguessable; the web layer signs it into the URL token
+    account_id: int
+    invoice_id: int
+    amount: Money
+    created_at: datetime
+    expires_at: datetime
+    status: Literal["active", "paid", "expired"]
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    id: int
+    account_id: int
+    invoice_id: int | None
+    amount: Money
+    provider: str
+    provider_reference: str
+    received_at: datetime
+    created: bool  # False when this provider_reference was already recorded (replay)
+
+
+@dataclass(frozen=True, slots=True)
+class BarResult:
+    reference: str  # e.g. "B-000042"
+    line: Line
+    barred_at: datetime
+    created: bool  # False when the same idempotency key (or an active bar) already existed
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    id: int
+    reference: str  # "T-000123"
+    account_id: int
+    subject: str
+    status: TicketStatus
+    created_at: datetime
+    created: bool = True  # False on an idempotent replay
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    at: datetime
+    actor: str
+    action: str
+    entity: str
+    entity_id: str
+    detail: str

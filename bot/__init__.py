@@ -1,0 +1,1 @@
+"""billbot core: message types, conversation engine, NLU, config, CLI and composition root."""

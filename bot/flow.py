@@ -1,0 +1,134 @@
+"""What an intent handler is, and the per-turn context it receives."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+
+from billing_client import Account, BillingClient, Money
+from bot.links import LinkSigner
+from bot.settings import Settings
+from bot.types import InboundMessage, Option, Reply
+
+if TYPE_CHECKING:
+    from bot.nlu import ParseResult
+    from bot.outbox import Outbox
+
+Messages = Mapping[str, str]  # language code -> template
+
+
+@dataclass(slots=True)
+class FlowState:
+    """Where a conversation is inside a multi-step flow; persisted between messages."""
+
+    flow: str | None = None
+    step: str | None = None
+    slots: dict[str, Any] = field(default_factory=dict)
+    history: list[str] = field(default_factory=list)
+
+    @property
+    def active(self) -> bool:
+        return self.flow is not None
+
+    def begin(self, flow: str, step: str, **slots: Any) -> None:
+        self.flow, self.step, self.slots, self.history = flow, step, dict(slots), []
+
+    def goto(self, step: str) -> None:
+        """Move to `step`, remembering the current one for "back"."""
+        if self.step is not None:
+            self.history.append(self.step)
+        self.step = step
+
+    def back(self) -> bool:
+        """Return to the previous step; False when there is none."""
+        if not self.history:
+            return False
+        self.step = self.history.pop()
+        return True
+
+    def finish(self) -> None:
+        self.flow, self.step, self.slots, self.history = None, None, {}, []
+
+
+@dataclass(slots=True)
+class TurnContext:
+    """Everything a handler may use for one customer message."""
+
+    message: InboundMessage
+    text: str  # cleaned, redacted; an option's value when the customer picked one
+    parse: ParseResult
+    account: Account | None
+    state: FlowState
+    billing: BillingClient
+    links: LinkSigner
+    outbox: Outbox
+    settings: Settings
+    now: datetime
+    picked_option: bool = False
+
+    @property
+    def locale(self) -> str:
+        if self.account is not None:
+            return self.account.locale
+        return str(self.state.slots.get("locale", "en_US"))
+
+    @property
+    def lang(self) -> str:
+        return self.locale.split("_")[0]
+
+    @property
+    def today(self) -> date:
+        """Today's date where the customer lives."""
+        zone = self.account.timezone if self.account is not None else "UTC"
+        return self.now.astimezone(ZoneInfo(zone)).date()
+
+    def say(self, messages: Messages, **values: Any) -> str:
+        """The message in the customer's language (English when there is no translation)."""
+        template = messages.get(self.lang) or messages["en"]
+        return template.format(**values)
+
+    def money(self, amount: Money) -> str:
+        return amount.format(self.locale)
+
+    def date(self, day: date) -> str:
+        return format_date(day, format="long", locale=self.locale)
+
+    def datetime(self, moment: datetime) -> str:
+        """A moment in the customer's time zone, e.g. "Nov 22, 2026, 3:04 PM"."""
+        zone = ZoneInfo(self.account.timezone if self.account is not None else "UTC")
+        return format_datetime(moment, format="medium", tzinfo=zone, locale=self.locale)
+
+    def reply(self, text: str, *options: Option, link: str | None = None) -> Reply:
+        return Reply(text=text, options=options, link=link)
+
+
+class Intent:
+    """An intent handler: one-shot answers override `start`; flows also override `resume`."""
+
+    name: str = ""
+    # Whether someone the bot cannot identify may use it (barring a lost phone's SIM).
+    allows_anonymous: ClassVar[bool] = False
+
+    async def start(self, ctx: TurnContext) -> list[Reply]:
+        raise NotImplementedError
+
+    async def resume(self, ctx: TurnContext) -> list[Reply]:
+        """Continue the active flow at `ctx.state.step`."""
+        return await self.start(ctx)
+
+    async def prompt(self, ctx: TurnContext) -> list[Reply]:
+        """Ask the question of the current step again (after "back")."""
+        return await self.start(ctx)
+
+    def is_secret_step(self, step: str | None) -> bool:
+        """True when the answer to the step is a secret (a PIN) that must not be stored."""
+        return False
+
+    def expects_free_text(self, step: str | None) -> bool:
+        """True when the step takes any text (a description), so NLU must not hijack it."""
+        return False

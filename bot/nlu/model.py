@@ -1,0 +1,111 @@
+"""The intent classifier: normalise, fix typos, featurise, logistic regression, threshold."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from sklearn.linear_model import LogisticRegression
+
+from bot.nlu.entities import extract_entities
+from bot.nlu.features import Featurizer
+from bot.nlu.normalize import fold_repeats, normalize
+from bot.nlu.spelling import SpellFixer
+from bot.nlu.training import load_training_data
+from bot.nlu.types import INTENTS, OUT_OF_SCOPE, ParseResult
+
+REGULARISATION_C = 10.0
+
+
+def default_data_directory() -> Path:
+    """The training files shipped with billbot: intents/nlu/*.yml."""
+    import intents
+
+    return Path(intents.__file__).resolve().parent / "nlu"
+
+
+def prepare(text: str) -> str:
+    """The form the classifier reads: normalised, then doubled letters folded."""
+    return fold_repeats(normalize(text))
+
+
+class NluModel:
+    """Intent + entities for one message. Train it once at start-up, then call `parse`."""
+
+    def __init__(
+        self,
+        *,
+        featurizer: Featurizer,
+        classifier: LogisticRegression,
+        spelling: SpellFixer,
+        threshold: float,
+        default_region: str,
+    ) -> None:
+        self._featurizer = featurizer
+        self._classifier = classifier
+        self._spelling = spelling
+        self._labels: tuple[str, ...] = tuple(str(c) for c in classifier.classes_)
+        self.threshold = threshold
+        self.default_region = default_region
+
+    @classmethod
+    def train(
+        cls,
+        examples: Sequence[tuple[str, str]],
+        *,
+        threshold: float = 0.45,
+        default_region: str = "US",
+    ) -> NluModel:
+        """Fit on (text, intent) pairs; deterministic for the same examples in the same order."""
+        _check_examples(examples, threshold)
+        texts = [prepare(text) for text, _ in examples]
+        featurizer = Featurizer()
+        classifier = LogisticRegression(C=REGULARISATION_C, max_iter=2000, random_state=0)
+        classifier.fit(featurizer.fit_transform(texts), [intent for _, intent in examples])
+        spelling = SpellFixer(word for text in texts for word in text.split())
+        return cls(
+            featurizer=featurizer,
+            classifier=classifier,
+            spelling=spelling,
+            threshold=threshold,
+            default_region=default_region,
+        )
+
+    @classmethod
+    def from_directory(
+        cls,
+        path: Path | None = None,
+        *,
+        threshold: float = 0.45,
+        default_region: str = "US",
+    ) -> NluModel:
+        """Train on the Rasa-format files in `path` (default: billbot's own intents/nlu)."""
+        examples = load_training_data(path or default_data_directory())
+        return cls.train(examples, threshold=threshold, default_region=default_region)
+
+    def parse(self, text: str) -> ParseResult:
+        """Classify `text` and pull out its entities. Never raises on odd input."""
+        entities = extract_entities(text, default_region=self.default_region)
+        words = [self._spelling.correct(word) for word in prepare(text).split()]
+        if not any(word.isalpha() and word in self._spelling for word in words):
+            return ParseResult(text, OUT_OF_SCOPE, 0.0, entities, ((OUT_OF_SCOPE, 0.0),))
+        ranking = self._rank(" ".join(words))
+        best, confidence = ranking[0]
+        intent = best if confidence >= self.threshold else OUT_OF_SCOPE
+        return ParseResult(text, intent, confidence, entities, ranking)
+
+    def _rank(self, prepared: str) -> tuple[tuple[str, float], ...]:
+        probabilities = self._classifier.predict_proba(self._featurizer.transform([prepared]))[0]
+        pairs = zip(self._labels, (float(p) for p in probabilities), strict=True)
+        return tuple(sorted(pairs, key=lambda pair: (-pair[1], pair[0])))
+
+
+def _check_examples(examples: Sequence[tuple[str, str]], threshold: float) -> None:
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold must be between 0 and 1, not {threshold}")
+    labels = {intent for _, intent in examples}
+    unknown = sorted(labels - set(INTENTS))
+    if unknown:
+        raise ValueError(f"unknown intents {unknown}; the NLU knows {list(INTENTS)}")
+    if len(labels) < 2:
+        raise ValueError("training needs examples of at least two intents")

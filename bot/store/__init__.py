@@ -1,0 +1,1 @@
+"""The bot's own tables: conversations, inbound messages (dedupe) and the outbox."""

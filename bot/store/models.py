@@ -1,0 +1,69 @@
+"""ORM models of the bot's own state, beside (not inside) the billing core's tables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class StoreBase(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Conversation(StoreBase):
+    """Per (channel, sender) dialogue state; stale after the idle timeout."""
+
+    __tablename__ = "bot_conversation"
+    __table_args__ = (UniqueConstraint("channel", "sender", name="uq_bot_conversation_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    sender: Mapped[str] = mapped_column(String(64))
+    account_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    flow: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    step: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    slots: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Options offered in the last reply: "1" -> value. Lets the customer answer with a number.
+    options: Mapped[list[Any]] = mapped_column(default=list)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class InboundRecord(StoreBase):
+    """Every accepted inbound message, stored before it is acted on; unique per provider id."""
+
+    __tablename__ = "bot_inbound"
+    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_bot_inbound_external"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(128))
+    sender: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    intent: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="received")  # received|handled|failed
+    replies: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class OutboxMessage(StoreBase):
+    """A message sent outside an immediate reply: stored first, then delivered by one path."""
+
+    __tablename__ = "bot_outbox"
+    __table_args__ = (UniqueConstraint("dedupe_key", name="uq_bot_outbox_dedupe"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    recipient: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    kind: Mapped[str] = mapped_column(String(40))  # e.g. "bar_notice", "payment_received"
+    dedupe_key: Mapped[str] = mapped_column(String(160))
+    status: Mapped[str] = mapped_column(String(20), default="queued")  # queued|sent|failed|sandbox
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    provider_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

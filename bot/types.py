@@ -1,0 +1,67 @@
+"""Channel-neutral message types: every channel produces InboundMessage and renders Reply."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """One message from a customer, as any channel delivers it."""
+
+    channel: str  # "web", "console", "sms", "whatsapp", "telegram"
+    sender: str  # channel address: E.164 phone, telegram chat id, web session id
+    text: str
+    external_id: str  # provider message id; unique per channel (dedupe key)
+    received_at: datetime
+    payload: dict[str, Any] = field(default_factory=dict)
+    # The phone number the sender is known to act as (web demo picks it; SMS From is it).
+    as_phone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """A choice offered to the customer; `value` is what the engine receives back."""
+
+    label: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One bot message. Channels decide how options, links and images look."""
+
+    text: str
+    options: tuple[Option, ...] = ()
+    link: str | None = None
+    link_label: str | None = None
+    image_url: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"text": self.text}
+        if self.options:
+            data["options"] = [o.label for o in self.options]
+            data["option_values"] = [o.value for o in self.options]
+        if self.link:
+            data["link"] = self.link
+            if self.link_label:
+                data["link_label"] = self.link_label
+        if self.image_url:
+            data["image"] = self.image_url
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Reply:
+        labels = data.get("options") or []
+        values = data.get("option_values") or labels
+        return cls(
+            text=str(data.get("text", "")),
+            options=tuple(
+                Option(str(lbl), str(val)) for lbl, val in zip(labels, values, strict=False)
+            ),
+            link=data.get("link"),
+            link_label=data.get("link_label"),
+            image_url=data.get("image"),
+        )

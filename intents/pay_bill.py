@@ -1,0 +1,96 @@
+"""`pay_bill`: a signed, expiring link to pay an open invoice. Card details never enter chat."""
+
+from __future__ import annotations
+
+from billing_client import InvoiceSummary
+from bot.flow import Intent, TurnContext
+from bot.types import Option, Reply
+
+PREPAID = {
+    "en": "You're on prepaid, so there's no bill to pay. Your balance is {balance}.",
+    "es": "Tienes prepago, así que no hay factura que pagar. Tu saldo es de {balance}.",
+}
+NOTHING_DUE = {
+    "en": "You have nothing to pay right now.",
+    "es": "No tienes nada pendiente de pago.",
+}
+WHICH = {
+    "en": "You have {count} open bills. Which one do you want to pay?",
+    "es": "Tienes {count} facturas pendientes. ¿Cuál quieres pagar?",
+}
+LINK = {
+    "en": (
+        "Invoice {number}: {amount} due {due}. Pay securely here: {url}\n"
+        "The link works until {expires}. We will never ask for card details in chat."
+    ),
+    "es": (
+        "Factura {number}: {amount}, vence el {due}. Paga de forma segura aquí: {url}\n"
+        "El enlace es válido hasta el {expires}. Nunca te pediremos datos de tarjeta por chat."
+    ),
+}
+LINK_LABEL = {"en": "Pay {amount}", "es": "Pagar {amount}"}
+NOT_UNDERSTOOD = {
+    "en": "Please pick one of the bills by its number.",
+    "es": "Elige una de las facturas por su número.",
+}
+
+
+class PayBillIntent(Intent):
+    name = "pay_bill"
+
+    async def start(self, ctx: TurnContext) -> list[Reply]:
+        assert ctx.account is not None
+        balance = await ctx.billing.get_balance(ctx.account.id, now=ctx.now)
+        if balance.prepaid_balance is not None:
+            return [ctx.reply(ctx.say(PREPAID, balance=ctx.money(balance.prepaid_balance)))]
+        invoices = [inv for inv in balance.open_invoices if inv.amount_due.minor > 0]
+        if not invoices:
+            return [ctx.reply(ctx.say(NOTHING_DUE))]
+        if len(invoices) == 1:
+            return [await _link_reply(ctx, invoices[0])]
+        ctx.state.begin(self.name, "choose_invoice")
+        return [_choose(ctx, invoices)]
+
+    async def resume(self, ctx: TurnContext) -> list[Reply]:
+        assert ctx.account is not None
+        balance = await ctx.billing.get_balance(ctx.account.id, now=ctx.now)
+        chosen = [inv for inv in balance.open_invoices if f"invoice:{inv.id}" == ctx.text]
+        if not chosen:
+            return [_choose(ctx, list(balance.open_invoices), ctx.say(NOT_UNDERSTOOD))]
+        ctx.state.finish()
+        return [await _link_reply(ctx, chosen[0])]
+
+    async def prompt(self, ctx: TurnContext) -> list[Reply]:
+        ctx.state.finish()
+        return await self.start(ctx)
+
+
+def _choose(ctx: TurnContext, invoices: list[InvoiceSummary], text: str | None = None) -> Reply:
+    options = [
+        Option(f"{inv.number} — {ctx.money(inv.amount_due)}", f"invoice:{inv.id}")
+        for inv in invoices
+    ]
+    return ctx.reply(text or ctx.say(WHICH, count=len(invoices)), *options)
+
+
+async def _link_reply(ctx: TurnContext, invoice: InvoiceSummary) -> Reply:
+    assert ctx.account is not None
+    link = await ctx.billing.create_payment_link(
+        ctx.account.id, invoice.id, now=ctx.now, ttl_seconds=ctx.settings.pay_link_ttl_seconds
+    )
+    url = ctx.links.pay_url(link.id)
+    amount = ctx.money(link.amount)
+    text = ctx.say(
+        LINK,
+        number=invoice.number,
+        amount=amount,
+        due=ctx.date(invoice.due_on),
+        url=url,
+        expires=ctx.datetime(link.expires_at),
+    )
+    return Reply(
+        text=text,
+        link=url,
+        link_label=ctx.say(LINK_LABEL, amount=amount),
+        image_url=f"{url}/qr.png",
+    )

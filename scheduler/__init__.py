@@ -1,0 +1,1 @@
+"""APScheduler wiring and jobs; jobs call the same services as live chat."""

@@ -1,0 +1,240 @@
+"""The pay page: shows the invoice, pays once in the sandbox, refuses forged and expired links."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import datetime
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from PIL import Image
+
+from billing_client import PaymentLink
+from bot.bootstrap import build_services
+from bot.clock import FakeClock
+from bot.nlu import NluModel
+from bot.services import Services
+from bot.settings import Settings
+from web.app import create_app
+
+ALEX = "+12025550101"
+SECRET = "integration-test-secret-key"
+SANDBOX_BUTTON = "Pay now (sandbox — no real money)"
+
+
+@pytest.fixture(scope="module")
+def nlu_model() -> NluModel:
+    return NluModel.from_directory()
+
+
+@pytest.fixture
+def clock(now: datetime) -> FakeClock:
+    return FakeClock(now)
+
+
+@pytest.fixture
+async def services(
+    demo_sqlite_url: str, clock: FakeClock, nlu_model: NluModel
+) -> AsyncIterator[Services]:
+    settings = Settings(database_url=demo_sqlite_url, demo=True, secret_key=SECRET)
+    built = await build_services(settings, clock=clock, nlu=nlu_model)
+    yield built
+    await built.close()
+
+
+def client_for(services: Services, settings: Settings | None = None) -> httpx.AsyncClient:
+    app = create_app(settings or services.settings, services=services)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+
+
+@pytest.fixture
+async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_for(services) as http:
+        yield http
+
+
+@pytest.fixture
+async def link(services: Services) -> PaymentLink:
+    """A fresh pay link for Alex's open $64.20 invoice."""
+    account = await services.billing.find_account_by_msisdn(ALEX)
+    assert account is not None
+    now = services.clock.now()
+    balance = await services.billing.get_balance(account.id, now=now)
+    invoice = balance.open_invoices[0]
+    ttl = services.settings.pay_link_ttl_seconds
+    return await services.billing.create_payment_link(
+        account.id, invoice.id, now=now, ttl_seconds=ttl
+    )
+
+
+@pytest.fixture
+def pay_path(services: Services, link: PaymentLink) -> str:
+    return urlsplit(services.links.pay_url(link.id)).path
+
+
+async def amount_due(services: Services) -> int:
+    account = await services.billing.find_account_by_msisdn(ALEX)
+    assert account is not None
+    balance = await services.billing.get_balance(account.id, now=services.clock.now())
+    return balance.amount_due.minor
+
+
+async def receipts(services: Services) -> list[str]:
+    entries = await services.outbox.list(limit=100)
+    return [e.recipient for e in entries if e.kind == "payment_received"]
+
+
+async def test_pay_page_shows_the_invoice_and_the_amount(
+    client: httpx.AsyncClient, pay_path: str
+) -> None:
+    response = await client.get(pay_path)
+
+    assert response.status_code == 200
+    assert "$64.20" in response.text
+    assert SANDBOX_BUTTON in response.text
+    assert "Invoice" in response.text and "Due date" in response.text
+    assert f"{pay_path}/qr.png" in response.text
+
+
+async def test_pay_page_is_private_and_cannot_be_framed(
+    client: httpx.AsyncClient, pay_path: str
+) -> None:
+    response = await client.get(pay_path)
+
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+
+
+async def test_paying_redirects_to_the_page_showing_paid(
+    services: Services, client: httpx.AsyncClient, pay_path: str
+) -> None:
+    response = await client.post(pay_path)
+
+    assert response.status_code == 303
+    assert response.headers["location"] == pay_path
+    page = await client.get(pay_path)
+    assert "Paid" in page.text
+    assert "sandbox:" in page.text
+    assert SANDBOX_BUTTON not in page.text
+    assert await amount_due(services) == 0
+
+
+async def test_double_post_pays_once_and_sends_one_receipt(
+    services: Services, client: httpx.AsyncClient, pay_path: str
+) -> None:
+    first = await client.post(pay_path)
+    second = await client.post(pay_path)
+
+    assert first.status_code == second.status_code == 303
+    assert await amount_due(services) == 0
+    assert await receipts(services) == [ALEX]
+
+
+async def test_concurrent_posts_pay_once(
+    services: Services, client: httpx.AsyncClient, pay_path: str
+) -> None:
+    responses = await asyncio.gather(*(client.post(pay_path) for _ in range(3)))
+
+    assert {r.status_code for r in responses} == {303}
+    assert await amount_due(services) == 0
+    assert await receipts(services) == [ALEX]
+
+
+async def test_after_paying_balance_shows_nothing_due(
+    client: httpx.AsyncClient, pay_path: str
+) -> None:
+    await client.post(pay_path)
+
+    response = await client.post("/api/chat", json={"text": "balance", "as": ALEX})
+
+    text = " ".join(r["text"] for r in response.json()["replies"])
+    assert "nothing to pay" in text.lower()
+    assert "$64.20" not in text
+
+
+async def test_a_post_from_another_site_is_refused(
+    services: Services, client: httpx.AsyncClient, pay_path: str
+) -> None:
+    response = await client.post(pay_path, headers={"origin": "https://evil.example"})
+
+    assert response.status_code == 403
+    assert await amount_due(services) == 6420
+
+
+async def test_a_post_from_the_page_itself_is_accepted(
+    services: Services, client: httpx.AsyncClient, pay_path: str
+) -> None:
+    headers = {"origin": "http://testserver", "sec-fetch-site": "same-origin"}
+
+    response = await client.post(pay_path, headers=headers)
+
+    assert response.status_code == 303
+    assert await amount_due(services) == 0
+
+
+@pytest.mark.parametrize("token", ["garbage", "eyJhbGciOi.forged.token", "a" * 300])
+async def test_a_forged_token_is_404(
+    services: Services, client: httpx.AsyncClient, token: str
+) -> None:
+    get = await client.get(f"/pay/{token}")
+    post = await client.post(f"/pay/{token}")
+
+    assert get.status_code == post.status_code == 404
+    assert "not valid" in get.text
+    assert "Traceback" not in get.text
+    assert await amount_due(services) == 6420
+
+
+async def test_a_signed_token_for_an_unknown_link_is_404(
+    services: Services, client: httpx.AsyncClient
+) -> None:
+    response = await client.get(urlsplit(services.links.pay_url("no-such-link")).path)
+
+    assert response.status_code == 404
+
+
+async def test_a_token_past_its_lifetime_is_410(services: Services, pay_path: str) -> None:
+    settings = replace(services.settings, pay_link_ttl_seconds=-1)  # every token is too old
+    async with client_for(services, settings) as http:
+        get = await http.get(pay_path)
+        post = await http.post(pay_path)
+
+    assert get.status_code == post.status_code == 410
+    assert "expired" in get.text and "ask billbot for a new one" in get.text
+    assert await amount_due(services) == 6420
+
+
+async def test_a_link_expired_in_billing_shows_expired_and_cannot_be_paid(
+    services: Services, client: httpx.AsyncClient, clock: FakeClock, pay_path: str
+) -> None:
+    clock.advance(seconds=services.settings.pay_link_ttl_seconds + 60)
+
+    post = await client.post(pay_path)
+    page = await client.get(pay_path)
+
+    assert post.status_code == 303
+    assert page.status_code == 410
+    assert "ask billbot for a new one" in page.text
+    assert SANDBOX_BUTTON not in page.text
+    assert await amount_due(services) == 6420
+
+
+async def test_qr_code_is_a_png(client: httpx.AsyncClient, pay_path: str) -> None:
+    response = await client.get(f"{pay_path}/qr.png")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/png"
+    image = Image.open(io.BytesIO(response.content))
+    assert image.format == "PNG"
+    assert image.size[0] == image.size[1] >= 100
+
+
+async def test_qr_code_of_a_forged_token_is_404(client: httpx.AsyncClient) -> None:
+    response = await client.get("/pay/forged/qr.png")
+
+    assert response.status_code == 404

@@ -1,0 +1,93 @@
+"""What the pay page shows for a link, and the receipt SMS sent once a payment lands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from billing_client import InvoiceDetail, Payment, PaymentLink
+from bot.services import Services
+
+PayState = Literal["due", "paid", "expired", "settled"]
+SANDBOX = "sandbox"
+RECEIPT = {
+    "en": "billbot: thank you! We received {amount} for invoice {number}. Reference: {reference}.",
+    "es": "billbot: ¡gracias! Hemos recibido {amount} para la factura {number}. "
+    "Referencia: {reference}.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PayView:
+    """A payment link, its invoice and where the link stands."""
+
+    link: PaymentLink
+    invoice: InvoiceDetail
+    state: PayState
+
+    @property
+    def locale(self) -> str:
+        return self.invoice.account.locale
+
+    @property
+    def reference(self) -> str:
+        return sandbox_reference(self.link.id)
+
+
+def sandbox_reference(link_id: str) -> str:
+    """The provider reference of a sandbox payment: one per link, so replays pay once."""
+    return f"{SANDBOX}:{link_id}"
+
+
+async def load(services: Services, link_id: str, *, now: datetime) -> PayView:
+    """The link and its invoice; NotFoundError (→ 404) when the link is unknown."""
+    link = await services.billing.get_payment_link(link_id, now=now)
+    invoice = await services.billing.get_invoice(link.invoice_id, now=now)
+    return PayView(link=link, invoice=invoice, state=state_of(link, invoice, now=now))
+
+
+def state_of(link: PaymentLink, invoice: InvoiceDetail, *, now: datetime) -> PayState:
+    """Paid beats expired: a customer who paid must see the receipt, not 'expired'."""
+    if link.status == "paid":
+        return "paid"
+    if link.status == "expired" or _as_utc(link.expires_at) <= now:
+        return "expired"
+    if invoice.summary.amount_due.minor <= 0:
+        return "settled"
+    return "due"
+
+
+def _as_utc(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; billbot stores UTC everywhere.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def pay(services: Services, view: PayView, *, now: datetime) -> Payment:
+    """Record the sandbox payment once and, the first time only, queue the receipt SMS."""
+    payment = await services.billing.pay_link(
+        view.link.id, provider=SANDBOX, provider_reference=view.reference, now=now
+    )
+    if payment.created:
+        await send_receipt(services, view, payment)
+    return payment
+
+
+async def send_receipt(services: Services, view: PayView, payment: Payment) -> None:
+    """'Payment received' to the account's first line, through the outbox (deduped by id)."""
+    lines = await services.billing.list_lines(payment.account_id)
+    if not lines:
+        return
+    template = RECEIPT.get(view.locale.split("_")[0], RECEIPT["en"])
+    body = template.format(
+        amount=payment.amount.format(view.locale),
+        number=view.invoice.summary.number,
+        reference=payment.provider_reference,
+    )
+    await services.outbox.enqueue(
+        channel="sms",
+        recipient=lines[0].msisdn,
+        body=body,
+        kind="payment_received",
+        dedupe_key=f"payment_received:{payment.id}",
+    )

@@ -1,0 +1,111 @@
+"""Browser hardening: response headers, a request body cap, and a same-origin check for forms."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from fastapi import HTTPException, Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+MAX_BODY_BYTES = 512 * 1024  # 20,000 chars of escaped emoji is ~240 KB of JSON
+# Pages use only our own scripts, styles and images; nobody may frame the pay button.
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+_BASE_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    # Pay and invoice URLs carry a capability token: never leak it in a Referer header.
+    (b"referrer-policy", b"no-referrer"),
+]
+_PAGE_HEADERS = [(b"content-security-policy", CSP.encode()), (b"x-frame-options", b"DENY")]
+_PRIVATE_PREFIXES = ("/pay/", "/invoices/", "/api/")
+_OWN_CSP_PREFIXES = ("/docs", "/redoc")  # Swagger UI brings its own assets
+
+
+class SecurityHeadersMiddleware:
+    """Adds the headers above to every HTTP response (pure ASGI: no per-request task)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = headers_for(scope["path"])
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def headers_for(path: str) -> list[tuple[bytes, bytes]]:
+    """The security headers for one path."""
+    headers = list(_BASE_HEADERS)
+    if not path.startswith(_OWN_CSP_PREFIXES):
+        headers += _PAGE_HEADERS
+    if path.startswith(_PRIVATE_PREFIXES):
+        headers.append((b"cache-control", b"no-store"))
+    return headers
+
+
+class BodySizeLimitMiddleware:
+    """Refuses bodies over `limit` bytes, by Content-Length or while streaming (chunked)."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise too_large(self.limit)
+            return message
+
+        if _declared_length(scope) > self.limit:
+            await self.app(scope, _refuse(self.limit), send)
+        else:
+            await self.app(scope, counting_receive, send)
+
+
+def too_large(limit: int) -> HTTPException:
+    """Raised inside the route's body read, so the one error mapping answers 413."""
+    return HTTPException(413, f"The request body is larger than {limit // 1024} KB.")
+
+
+def _declared_length(scope: Scope) -> int:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            return int(value) if value.isdigit() else 0
+    return 0
+
+
+def _refuse(limit: int) -> Receive:
+    async def receive() -> Message:
+        raise too_large(limit)
+
+    return receive
+
+
+def require_same_origin(request: Request, public_url: str) -> None:
+    """403 for a form post a browser says came from another site (the token stays the key)."""
+    if request.headers.get("sec-fetch-site") == "cross-site":
+        raise HTTPException(403, "This form can only be sent from billbot's own page.")
+    origin = request.headers.get("origin")
+    if origin is None:
+        return  # old browsers and privacy tools omit it; the token and idempotency still hold
+    allowed = {request.url.netloc, urlsplit(public_url).netloc}
+    if urlsplit(origin).netloc not in allowed:
+        raise HTTPException(403, "This form can only be sent from billbot's own page.")

@@ -1,0 +1,187 @@
+// The demo web chat: pick a customer, then talk to POST /api/chat. No dependencies.
+"use strict";
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const picker = $("picker");
+  const chat = $("chat");
+  const log = $("log");
+  const form = $("composer");
+  const input = $("text");
+  const sendButton = $("send");
+  const errorBox = $("error");
+  const state = { phone: null, session: null, options: [], busy: false, generation: 0 };
+
+  function newId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  function bubble(kind, text) {
+    const div = document.createElement("div");
+    div.className = `msg ${kind}`;
+    const p = document.createElement("p");
+    p.textContent = text;
+    div.append(p);
+    log.append(div);
+    return div;
+  }
+
+  function safeUrl(url) {
+    // Only web links: a reply must never become a javascript: URL.
+    try {
+      const parsed = new URL(url, window.location.href);
+      return ["http:", "https:"].includes(parsed.protocol) ? parsed.href : null;
+    } catch {
+      return null;
+    }
+  }
+
+  function addLink(div, reply) {
+    const href = safeUrl(reply.link);
+    if (!href) return;
+    const a = document.createElement("a");
+    a.href = href;
+    a.target = "_blank";
+    a.rel = "noopener noreferrer";
+    a.className = "reply-link";
+    a.textContent = reply.link_label || reply.link;
+    div.append(a);
+  }
+
+  function addImage(div, reply) {
+    const src = safeUrl(reply.image);
+    if (!src) return;
+    const img = document.createElement("img");
+    img.src = src;
+    img.alt = "";
+    img.className = "reply-image";
+    div.append(img);
+  }
+
+  function addOptions(div, reply) {
+    const values = reply.option_values || reply.options;
+    const row = document.createElement("div");
+    row.className = "options";
+    reply.options.forEach((label, i) => {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "option";
+      b.textContent = `${i + 1}. ${label}`;
+      b.addEventListener("click", () => send(values[i], label));
+      row.append(b);
+    });
+    div.append(row);
+    state.options = values;
+  }
+
+  function addReply(reply) {
+    const div = bubble("bot", reply.text || "");
+    if (reply.link) addLink(div, reply);
+    if (reply.image) addImage(div, reply);
+    if (reply.options && reply.options.length) addOptions(div, reply);
+  }
+
+  function retireOptions() {
+    // Only the latest question's buttons stay clickable.
+    log.querySelectorAll("button.option").forEach((b) => { b.disabled = true; });
+  }
+
+  function setBusy(busy) {
+    state.busy = busy;
+    input.disabled = busy;
+    sendButton.disabled = busy;
+    sendButton.textContent = busy ? "…" : "Send";
+  }
+
+  function showError(message) {
+    errorBox.textContent = message;
+    errorBox.hidden = false;
+  }
+
+  function scrollDown() {
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function picked(text) {
+    // "2" answers the last question's second option, as on SMS.
+    const match = /^\s*(\d{1,2})\s*$/.exec(text);
+    const index = match ? Number(match[1]) - 1 : -1;
+    return index >= 0 && index < state.options.length ? state.options[index] : text;
+  }
+
+  async function post(text) {
+    const body = { text, as: state.phone, id: newId() };
+    if (state.session) body.session = state.session;
+    const response = await fetch("/api/chat", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(data.detail || `billbot answered ${response.status}.`);
+    return data;
+  }
+
+  async function send(value, shown) {
+    if (state.busy || !value.trim()) return;
+    const generation = state.generation;
+    errorBox.hidden = true;
+    bubble("me", shown || value);
+    retireOptions();
+    state.options = [];
+    setBusy(true);
+    scrollDown();
+    try {
+      const data = await post(value);
+      if (generation !== state.generation) return; // the visitor switched customer meanwhile
+      state.session = data.session;
+      data.replies.forEach(addReply);
+    } catch (err) {
+      const offline = err instanceof TypeError;
+      showError(offline ? "Could not reach billbot. Check the connection and try again."
+        : `Sorry, that did not work: ${err.message}`);
+    } finally {
+      setBusy(false);
+      scrollDown();
+      input.focus();
+    }
+  }
+
+  function choose(button) {
+    state.generation += 1;
+    state.phone = button.dataset.phone;
+    state.session = null; // a new customer is a new conversation
+    state.options = [];
+    log.replaceChildren();
+    errorBox.hidden = true;
+    $("chat-who").textContent = button.dataset.name;
+    picker.hidden = true;
+    chat.hidden = false;
+    bubble("bot", `Hi! You are ${button.dataset.name} in this demo. Ask about your bill, ` +
+      "pay it, block a lost SIM, check your data or report a problem.");
+    setBusy(false);
+    input.focus();
+  }
+
+  document.querySelectorAll("button.customer").forEach((b) => {
+    b.addEventListener("click", () => choose(b));
+  });
+  $("switch").addEventListener("click", () => {
+    state.generation += 1;
+    chat.hidden = true;
+    picker.hidden = false;
+  });
+  document.querySelectorAll("#suggestions .chip").forEach((b) => {
+    b.addEventListener("click", () => send(b.dataset.text));
+  });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault(); // Enter submits the form; we send it ourselves
+    const text = input.value;
+    if (!text.trim() || state.busy) return;
+    input.value = "";
+    send(picked(text), text);
+  });
+})();
