@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -19,13 +20,15 @@ class LoadResult:
     """What one load run measured; latencies in seconds."""
 
     name: str
-    requests: int
-    errors: int
+    requests: int  # answered with 200; latencies are of these only
+    errors: int  # any other status, or no answer at all
     seconds: float
     latencies: tuple[float, ...]
+    error_kinds: tuple[tuple[str, int], ...] = ()
 
     @property
     def per_second(self) -> float:
+        """Successful messages per second of wall time."""
         return self.requests / self.seconds if self.seconds else 0.0
 
     @property
@@ -50,7 +53,7 @@ async def run_load(
     """Send `requests` 'balance' messages; stops early (and counts what finished) at the limit."""
     budget = iter(range(requests))
     latencies: list[float] = []
-    errors = [0]
+    errors: Counter[str] = Counter()
     deadline = time.monotonic() + time_limit
     started = time.perf_counter()
     workers = [
@@ -58,14 +61,15 @@ async def run_load(
     ]
     await asyncio.gather(*workers)
     elapsed = time.perf_counter() - started
-    return LoadResult(name, len(latencies), errors[0], elapsed, tuple(latencies))
+    kinds = tuple(sorted(errors.items()))
+    return LoadResult(name, len(latencies), errors.total(), elapsed, tuple(latencies), kinds)
 
 
 async def client_loop(
     base_url: str,
     budget: Iterator[int],
     latencies: list[float],
-    errors: list[int],
+    errors: Counter[str],
     deadline: float,
 ) -> None:
     """One customer's browser tab: its own connection and session, one message at a time."""
@@ -80,11 +84,11 @@ async def client_loop(
             started = time.perf_counter()
             try:
                 response = await client.post("/api/chat", json=body)
-            except httpx.HTTPError:
-                errors[0] += 1
+            except httpx.HTTPError as exc:
+                errors[type(exc).__name__] += 1
+                continue
+            if response.status_code != 200:
+                errors[f"HTTP {response.status_code}"] += 1
                 continue
             latencies.append(time.perf_counter() - started)
-            if response.status_code != 200:
-                errors[0] += 1
-                continue
             session = response.json()["session"]

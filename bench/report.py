@@ -46,6 +46,8 @@ def load_table(chat: LoadResult, bare: LoadResult, *, concurrency: int) -> list[
         "",
         f"billbot serves **{ratio:.1%}** of the bare endpoint's throughput "
         f"(p50 latency ×{_times(chat.p50_ms, bare.p50_ms)}).",
+        *_error_note(chat),
+        *_error_note(bare),
     ]
 
 
@@ -58,8 +60,15 @@ def nlu_table(nlu: NluResult, chat: LoadResult) -> list[str]:
         "| training s | parses | median ms | p99 ms | share of chat p50 |",
         "|--:|--:|--:|--:|--:|",
         f"| {nlu.train_seconds:.2f} | {len(nlu.latencies)} | {nlu.median_ms:.3f} "
-        f"| {nlu.p99_ms:.3f} | {share:.1%} |",
+        f"| {nlu.p99_ms:.3f} | {share:.2%} |",
     ]
+
+
+def _error_note(result: LoadResult) -> list[str]:
+    if not result.errors:
+        return []
+    kinds = ", ".join(f"{kind} × {count}" for kind, count in result.error_kinds)
+    return ["", f"**{result.name}: {result.errors} failed requests** ({kinds})."]
 
 
 def _load_row(result: LoadResult) -> str:

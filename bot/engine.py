@@ -23,7 +23,7 @@ from bot.store.conversations import ConversationState, ConversationStore
 from bot.store.inbound import InboundLog
 from bot.text import MAX_PROCESSED_CHARS, clean, has_words, redact_card_numbers
 from bot.types import InboundMessage, Reply
-from intents.common import menu_options
+from intents.common import menu
 from intents.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,6 @@ CARD_WARNING = {
     "es": "Por tu seguridad he borrado lo que parecía un número de tarjeta. Nunca envíes datos "
     "de tarjeta por chat: usa el enlace de pago seguro.",
 }
-MENU_HEADING = {"en": "Here's what I can do:", "es": "Esto es lo que puedo hacer:"}
 
 
 @dataclass(slots=True)
@@ -145,10 +144,10 @@ class ConversationEngine:
             return [ctx.reply(ctx.say(EMPTY))], None
         if _MENU.match(command):
             conv.state.finish()
-            return [self._menu(ctx)], "menu"
+            return [menu(ctx)], "menu"
         if _CANCEL.match(command) and conv.state.active:
             conv.state.finish()
-            return [ctx.reply(ctx.say(CANCELLED)), self._menu(ctx)], "cancel"
+            return [ctx.reply(ctx.say(CANCELLED)), menu(ctx)], "cancel"
         if _BACK.match(command):
             return await self._back(ctx, conv), "back"
         self._pick_option(ctx, conv)
@@ -171,10 +170,7 @@ class ConversationEngine:
         if conv.state.active and conv.state.back():
             return await self._registry.get(conv.state.flow).prompt(ctx)
         conv.state.finish()
-        return [self._menu(ctx)]
-
-    def _menu(self, ctx: TurnContext) -> Reply:
-        return ctx.reply(ctx.say(MENU_HEADING), *menu_options(ctx))
+        return [menu(ctx)]
 
     def _pick_option(self, ctx: TurnContext, conv: ConversationState) -> None:
         """Turn "2", "option 2" or an option's value into the value of the offered option."""

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_time
 
 from billing_client import Account, BillingClient, Money
 from bot.links import LinkSigner
@@ -99,9 +99,11 @@ class TurnContext:
         return format_date(day, format="long", locale=self.locale)
 
     def datetime(self, moment: datetime) -> str:
-        """A moment in the customer's time zone, e.g. "Nov 22, 2026, 3:04 PM"."""
+        """A moment in the customer's time zone, e.g. "November 22, 2026 3:04 PM"."""
         zone = ZoneInfo(self.account.timezone if self.account is not None else "UTC")
-        return format_datetime(moment, format="medium", tzinfo=zone, locale=self.locale)
+        local = moment.astimezone(zone)
+        day = format_date(local.date(), format="long", locale=self.locale)
+        return f"{day} {format_time(local, format='short', locale=self.locale)}"
 
     def reply(self, text: str, *options: Option, link: str | None = None) -> Reply:
         return Reply(text=text, options=options, link=link)

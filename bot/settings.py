@@ -105,3 +105,13 @@ def _read_dotenv(path: Path) -> dict[str, str]:
         key, _, value = line.partition("=")
         values[key.strip()] = value.strip().strip("'\"")
     return values
+
+
+def database_url_from_env(environ: Mapping[str, str] | None = None) -> str:
+    """BILLBOT_DATABASE_URL (environment first, then .env) without the other settings' checks.
+
+    `billbot db …` commands need only the database, not a secret key or demo mode.
+    """
+    env = dict(os.environ if environ is None else environ)
+    env = {**_read_dotenv(Path(env.get("BILLBOT_ENV_FILE", ".env"))), **env}
+    return env.get("BILLBOT_DATABASE_URL") or DEFAULT_DATABASE_URL

@@ -5,8 +5,9 @@ from __future__ import annotations
 from billing_client import Line
 from bot.flow import Messages, TurnContext
 from bot.phones import display
-from bot.types import Option
+from bot.types import Option, Reply
 
+MENU_HEADING = {"en": "Here's what I can do:", "es": "Esto es lo que puedo hacer:"}
 YES = {"en": "Yes", "es": "Sí"}
 NO = {"en": "No", "es": "No"}
 
@@ -39,3 +40,8 @@ def menu_options(ctx: TurnContext) -> tuple[Option, ...]:
 def line_label(line: Line) -> str:
     status = " (barred)" if line.status == "barred" else ""
     return f"{display(line.msisdn)} — {line.holder_name}{status}"
+
+
+def menu(ctx: TurnContext, heading: str | None = None) -> Reply:
+    """The numbered list of things billbot can do."""
+    return ctx.reply(heading or ctx.say(MENU_HEADING), *menu_options(ctx))

@@ -6,20 +6,17 @@ import re
 
 from bot.flow import Intent, TurnContext
 from bot.types import Reply
-from intents.common import menu_options
+from intents.common import menu
 
 GREETING = {
-    "en": "Hi {name}! I'm billbot. I can help with:",
-    "es": "¡Hola, {name}! Soy billbot. Puedo ayudarte con:",
+    "en": "Hi {name}! I'm billbot. Pick a number or tell me in your own words:",
+    "es": "¡Hola, {name}! Soy billbot. Elige un número o dímelo con tus palabras:",
 }
 NOT_UNDERSTOOD = {
-    "en": "Sorry, I didn't understand that. I can help with:",
-    "es": "Perdona, no lo he entendido. Puedo ayudarte con:",
-}
-MENU = {"en": "Here's what I can do:", "es": "Esto es lo que puedo hacer:"}
-TICKET_HINT = {
-    "en": "For anything else, pick 4 and a person will follow up.",
-    "es": "Para cualquier otra cosa, elige 4 y una persona te atenderá.",
+    "en": "Sorry, I didn't understand that. I can help with these (for anything else, pick "
+    '"Report a problem" and a person will follow up):',
+    "es": "Perdona, no lo he entendido. Puedo ayudarte con esto (para cualquier otra cosa, "
+    'elige "Informar de un problema" y te atenderá una persona):',
 }
 UNKNOWN_SENDER = {
     "en": "I don't recognise this number, so I can't show account details here. If you lost "
@@ -43,9 +40,3 @@ class OutOfScopeIntent(Intent):
             first_name = ctx.account.name.split()[0]
             return [menu(ctx, ctx.say(GREETING, name=first_name))]
         return [menu(ctx, ctx.say(NOT_UNDERSTOOD))]
-
-
-def menu(ctx: TurnContext, heading: str | None = None) -> Reply:
-    """The numbered list of things billbot can do."""
-    text = (heading or ctx.say(MENU)) + "\n" + ctx.say(TICKET_HINT)
-    return ctx.reply(text, *menu_options(ctx))

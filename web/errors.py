@@ -23,7 +23,7 @@ from web.pages import render_page
 log = logging.getLogger(__name__)
 Handler = Callable[[Request, Any], Awaitable[Response]]
 
-EXPIRED_LINK = "This link has expired. Ask billbot for a new one."
+EXPIRED_LINK = "This link has expired, ask billbot for a new one."
 INVALID_LINK = "This link is not valid. Check that you copied all of it, or ask billbot again."
 
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from babel.dates import format_date
+from babel.numbers import format_decimal
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from billing_client import Money
+from bot.phones import display
 
 HERE = Path(__file__).parent
 TEMPLATES_DIR = HERE / "templates"
@@ -23,6 +26,8 @@ def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=TEMPLATES_DIR)
     templates.env.filters["money"] = money
     templates.env.filters["day"] = day
+    templates.env.filters["quantity"] = quantity
+    templates.env.filters["phone"] = display
     templates.env.globals["static"] = static
     return templates
 
@@ -45,6 +50,11 @@ def money(amount: Money, locale: str = "en_US") -> str:
 def day(value: date, locale: str = "en_US") -> str:
     """'Jul 14, 2025' in the account's locale."""
     return format_date(value, format="medium", locale=locale)
+
+
+def quantity(value: Decimal, locale: str = "en_US") -> str:
+    """'38' rather than '38.000'; fractions kept ('1.5')."""
+    return format_decimal(value.normalize(), locale=locale)
 
 
 def static(path: str) -> str:

@@ -15,10 +15,12 @@ CSP = (
 )
 _BASE_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
-    # Pay and invoice URLs carry a capability token: never leak it in a Referer header.
-    (b"referrer-policy", b"no-referrer"),
+    # Pay and invoice URLs carry a capability token: never send it to another site. Not
+    # "no-referrer": with it, browsers send "Origin: null" on our own form posts.
+    (b"referrer-policy", b"same-origin"),
 ]
 _PAGE_HEADERS = [(b"content-security-policy", CSP.encode()), (b"x-frame-options", b"DENY")]
+CROSS_SITE = "This form can only be sent from billbot's own page."
 _PRIVATE_PREFIXES = ("/pay/", "/invoices/", "/api/")
 _OWN_CSP_PREFIXES = ("/docs", "/redoc")  # Swagger UI brings its own assets
 
@@ -100,12 +102,18 @@ def _refuse(limit: int) -> Receive:
 
 
 def require_same_origin(request: Request, public_url: str) -> None:
-    """403 for a form post a browser says came from another site (the token stays the key)."""
-    if request.headers.get("sec-fetch-site") == "cross-site":
-        raise HTTPException(403, "This form can only be sent from billbot's own page.")
+    """403 for a form post a browser says came from elsewhere (the token stays the key).
+
+    Sec-Fetch-Site is the browser's own verdict and wins when present; older browsers are
+    judged by Origin. Neither header at all (curl, privacy tools) passes: the token and the
+    idempotent sandbox reference still hold.
+    """
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        if site not in ("same-origin", "none"):
+            raise HTTPException(403, CROSS_SITE)
+        return
     origin = request.headers.get("origin")
-    if origin is None:
-        return  # old browsers and privacy tools omit it; the token and idempotency still hold
     allowed = {request.url.netloc, urlsplit(public_url).netloc}
-    if urlsplit(origin).netloc not in allowed:
-        raise HTTPException(403, "This form can only be sent from billbot's own page.")
+    if origin is not None and urlsplit(origin).netloc not in allowed:
+        raise HTTPException(403, CROSS_SITE)

@@ -64,7 +64,7 @@ _UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutEr
 
 
 def hash_pin(pin: str) -> str:
-    """An argon2id hash of a PIN (deliberately slow: ~50 ms)."""
+    """An argon2id hash of a PIN (deliberately slow: tens of milliseconds)."""
     return _HASHER.hash(pin)
 
 
@@ -633,7 +633,7 @@ async def _check_pin(account: Account, pin: str, now: datetime) -> BillingError 
         return AccountLockedError(locked_until)
     if locked_until is not None:  # the lock has been served: start counting afresh
         account.pin_locked_until, account.failed_pin_attempts = None, 0
-    # argon2 is CPU-bound for ~50 ms: keep the event loop free while it runs.
+    # argon2 is CPU-bound for tens of milliseconds: keep the event loop free meanwhile.
     if await asyncio.to_thread(pin_matches, account.pin_hash, pin):
         await _pin_succeeded(account, pin)
         return None

@@ -41,7 +41,7 @@ def is_sqlite(url: str) -> bool:
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An AsyncEngine for `url`; SQLite gets WAL, foreign keys and a busy timeout."""
+    """An AsyncEngine for `url`; SQLite gets WAL, foreign keys, busy timeout, explicit BEGIN."""
     full = async_url(url)
     if is_sqlite(full):
         database = make_url(full).database
@@ -71,5 +71,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    mode = connection.get_execution_options().get("sqlite_begin", "")
+    options = connection.get_execution_options()
+    if options.get("isolation_level") == "AUTOCOMMIT":
+        return
+    mode = options.get("sqlite_begin", "")
     connection.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")

@@ -1,8 +1,8 @@
 """Natural-language understanding: what a customer's message asks for, and what it contains.
 
-    model = NluModel.from_directory()          # trains on intents/nlu/*.yml in well under a second
-    result = model.parse("hi, how much do I owe?")
-    result.intent, result.confidence           # ("balance", 0.8…)
+model = NluModel.from_directory()          # trains on intents/nlu/*.yml in well under a second
+result = model.parse("hi, how much do I owe?")
+result.intent, result.confidence           # ("balance", 0.8…)
 """
 
 from bot.nlu.entities import extract_entities

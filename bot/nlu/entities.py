@@ -5,9 +5,10 @@ from __future__ import annotations
 import phonenumbers
 
 from bot.nlu.amounts import find_amounts
-from bot.nlu.answers import find_options, find_yes_no
 from bot.nlu.normalize import MAX_CHARS
+from bot.nlu.options import find_options
 from bot.nlu.types import Entity
+from bot.nlu.yes_no import find_yes_no
 
 Span = tuple[int, int, Entity]
 _E164 = phonenumbers.PhoneNumberFormat.E164
@@ -29,7 +30,11 @@ def find_phones(text: str, *, default_region: str = "US") -> list[Span]:
     """Valid phone numbers, international or national to `default_region`, as E.164."""
     matcher = phonenumbers.PhoneNumberMatcher(text, default_region)
     return [
-        (m.start, m.end, Entity("phone", phonenumbers.format_number(m.number, _E164), m.raw_string))
+        (
+            m.start,
+            m.end,
+            Entity("phone", phonenumbers.format_number(m.number, _E164), m.raw_string),
+        )
         for m in matcher
     ]
 

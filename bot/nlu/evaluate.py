@@ -66,7 +66,7 @@ class EvalReport:
             lines.append(
                 f"{name:<14}{s.precision:>10.3f}{s.recall:>8.3f}{s.f1:>7.3f}{s.support:>9}"
             )
-        return "\n".join(lines + ["", *self._confusion_lines(), *self._mistake_lines()])
+        return "\n".join([*lines, "", *self._confusion_lines(), *self._mistake_lines()])
 
     def _confusion_lines(self) -> list[str]:
         labels = list(self.per_intent)
@@ -84,8 +84,9 @@ class EvalReport:
             f"  {m.expected} → {m.predicted} ({m.confidence:.2f}): {m.text[:70]}"
             for m in self.mistakes[:SHOWN_MISTAKES]
         ]
-        more = len(self.mistakes) - len(shown)
-        return ["", f"mistakes ({len(self.mistakes)})", *shown] + ([f"  … {more} more"] * (more > 0))
+        hidden = len(self.mistakes) - len(shown)
+        tail = [f"  … and {hidden} more"] if hidden else []
+        return ["", f"mistakes ({len(self.mistakes)})", *shown, *tail]
 
 
 def evaluate(model: NluModel, pairs: Sequence[tuple[str, str]]) -> EvalReport:

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sklearn.linear_model import LogisticRegression
+import numpy as np
+from numpy.typing import NDArray
 
 from bot.nlu.entities import extract_entities
-from bot.nlu.features import Featurizer
 from bot.nlu.normalize import fold_repeats, normalize
 from bot.nlu.spelling import SpellFixer
 from bot.nlu.training import load_training_data
 from bot.nlu.types import INTENTS, OUT_OF_SCOPE, ParseResult
 
-REGULARISATION_C = 10.0
+if TYPE_CHECKING:
+    from sklearn.linear_model import LogisticRegression
+
+    from bot.nlu.features import Featurizer
 
 
 def default_data_directory() -> Path:
@@ -45,6 +49,8 @@ class NluModel:
         self._classifier = classifier
         self._spelling = spelling
         self._labels: tuple[str, ...] = tuple(str(c) for c in classifier.classes_)
+        self._coef: NDArray[np.float64] = np.asarray(classifier.coef_, dtype=np.float64)
+        self._intercept: NDArray[np.float64] = np.asarray(classifier.intercept_, dtype=np.float64)
         self.threshold = threshold
         self.default_region = default_region
 
@@ -58,10 +64,10 @@ class NluModel:
     ) -> NluModel:
         """Fit on (text, intent) pairs; deterministic for the same examples in the same order."""
         _check_examples(examples, threshold)
+        from bot.nlu.fitting import fit  # scikit-learn loads only when a model is trained
+
         texts = [prepare(text) for text, _ in examples]
-        featurizer = Featurizer()
-        classifier = LogisticRegression(C=REGULARISATION_C, max_iter=2000, random_state=0)
-        classifier.fit(featurizer.fit_transform(texts), [intent for _, intent in examples])
+        featurizer, classifier = fit(texts, [intent for _, intent in examples])
         spelling = SpellFixer(word for text in texts for word in text.split())
         return cls(
             featurizer=featurizer,
@@ -80,7 +86,7 @@ class NluModel:
         default_region: str = "US",
     ) -> NluModel:
         """Train on the Rasa-format files in `path` (default: billbot's own intents/nlu)."""
-        examples = load_training_data(path or default_data_directory())
+        examples = load_training_data(default_data_directory() if path is None else path)
         return cls.train(examples, threshold=threshold, default_region=default_region)
 
     def parse(self, text: str) -> ParseResult:
@@ -95,9 +101,18 @@ class NluModel:
         return ParseResult(text, intent, confidence, entities, ranking)
 
     def _rank(self, prepared: str) -> tuple[tuple[str, float], ...]:
-        probabilities = self._classifier.predict_proba(self._featurizer.transform([prepared]))[0]
-        pairs = zip(self._labels, (float(p) for p in probabilities), strict=True)
+        pairs = zip(self._labels, self._probabilities(prepared), strict=True)
         return tuple(sorted(pairs, key=lambda pair: (-pair[1], pair[0])))
+
+    def _probabilities(self, prepared: str) -> list[float]:
+        """What `predict_proba` returns, computed from the sparse vector directly."""
+        indices, values = self._featurizer.vector(prepared)
+        scores = self._coef[:, indices] @ values + self._intercept
+        if len(self._labels) == 2:  # binary logistic regression keeps one row of weights
+            positive = float(0.5 * (1.0 + np.tanh(scores[0] / 2.0)))  # sigmoid, overflow-free
+            return [1.0 - positive, positive]
+        exp = np.exp(scores - scores.max())
+        return [float(p) for p in exp / exp.sum()]
 
 
 def _check_examples(examples: Sequence[tuple[str, str]], threshold: float) -> None:

@@ -101,7 +101,7 @@ def normalize(text: str) -> str:
 
 
 def strip_accents(text: str) -> str:
-    """"cuánto" → "cuanto", "teléfono" → "telefono", "señal" → "senal"."""
+    """ "cuánto" → "cuanto", "teléfono" → "telefono", "señal" → "senal"."""
     decomposed = unicodedata.normalize("NFD", text)
     return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
 

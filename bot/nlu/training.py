@@ -1,11 +1,11 @@
 """Training examples in Rasa's nlu.yml format, so operators can share data with Rasa projects.
 
-    version: "3.1"
-    nlu:
-    - intent: balance
-      examples: |
-        - what do I owe
-        - how much is my [bill](document) this month
+version: "3.1"
+nlu:
+- intent: balance
+  examples: |
+    - what do I owe
+    - how much is my [bill](document) this month
 """
 
 from __future__ import annotations

@@ -51,7 +51,9 @@ async def count(sessions: async_sessionmaker[AsyncSession], query: object) -> in
 
 
 # --- Alex -------------------------------------------------------------------------------------
-async def test_alex_owes_64_20_due_in_ten_days(demo_billing: SqlBillingClient, now: datetime):
+async def test_alex_owes_64_20_due_in_ten_days(
+    demo_billing: SqlBillingClient, now: datetime
+) -> None:
     alex = await account_of(demo_billing, "+12025550101")
     balance = await demo_billing.get_balance(alex.id, now=now)
 
@@ -70,7 +72,9 @@ async def test_alex_owes_64_20_due_in_ten_days(demo_billing: SqlBillingClient, n
     assert balance.prepaid_balance is None
 
 
-async def test_alex_has_two_earlier_paid_invoices(demo_billing: SqlBillingClient, now: datetime):
+async def test_alex_has_two_earlier_paid_invoices(
+    demo_billing: SqlBillingClient, now: datetime
+) -> None:
     alex = await account_of(demo_billing, "+12025550101")
 
     invoices = await demo_billing.list_invoices(alex.id, now=now, limit=10)
@@ -83,7 +87,7 @@ async def test_alex_has_two_earlier_paid_invoices(demo_billing: SqlBillingClient
 
 async def test_alex_open_invoice_items_and_tax_add_up_to_the_total(
     demo_billing: SqlBillingClient, now: datetime
-):
+) -> None:
     alex = await account_of(demo_billing, "+12025550101")
     (latest, *_) = await demo_billing.list_invoices(alex.id, now=now)
 
@@ -100,7 +104,7 @@ async def test_alex_open_invoice_items_and_tax_add_up_to_the_total(
 
 async def test_alex_has_used_41_5_of_50_gb_this_cycle(
     demo_billing: SqlBillingClient, now: datetime
-):
+) -> None:
     alex = await account_of(demo_billing, "+12025550101")
     (line,) = await demo_billing.list_lines(alex.id)
 
@@ -116,7 +120,7 @@ async def test_alex_has_used_41_5_of_50_gb_this_cycle(
 # --- Sam --------------------------------------------------------------------------------------
 async def test_sam_has_one_overdue_invoice_of_118_45_due_five_days_ago(
     demo_billing: SqlBillingClient, now: datetime
-):
+) -> None:
     sam = await account_of(demo_billing, "+12025550102")
 
     balance = await demo_billing.get_balance(sam.id, now=now)
@@ -128,7 +132,7 @@ async def test_sam_has_one_overdue_invoice_of_118_45_due_five_days_ago(
     assert balance.bill_limit == usd("150.00")
 
 
-async def test_sam_has_two_lines_on_the_family_plan(demo_billing: SqlBillingClient):
+async def test_sam_has_two_lines_on_the_family_plan(demo_billing: SqlBillingClient) -> None:
     sam = await account_of(demo_billing, "+12025550102")
 
     lines = await demo_billing.list_lines(sam.id)
@@ -143,7 +147,7 @@ async def test_sam_has_two_lines_on_the_family_plan(demo_billing: SqlBillingClie
 
 async def test_sam_bill_limit_alerts_at_80_percent(
     demo_billing: SqlBillingClient, sessions: async_sessionmaker[AsyncSession]
-):
+) -> None:
     sam = await account_of(demo_billing, "+12025550102")
     async with sessions() as session:
         row = await session.get(AccountRow, sam.id)
@@ -154,7 +158,7 @@ async def test_sam_bill_limit_alerts_at_80_percent(
 # --- María ------------------------------------------------------------------------------------
 async def test_maria_is_prepaid_with_12_50_and_no_open_invoice(
     demo_billing: SqlBillingClient, now: datetime
-):
+) -> None:
     maria = await account_of(demo_billing, "+12025550104")
 
     balance = await demo_billing.get_balance(maria.id, now=now)
@@ -170,7 +174,7 @@ async def test_maria_is_prepaid_with_12_50_and_no_open_invoice(
 # --- seeding itself ---------------------------------------------------------------------------
 async def test_demo_pins_are_stored_hashed_and_verify(
     demo_billing: SqlBillingClient, sessions: async_sessionmaker[AsyncSession], now: datetime
-):
+) -> None:
     for customer in DEMO_CUSTOMERS:
         account = await account_of(demo_billing, customer.phone)
         async with sessions() as session:
@@ -183,7 +187,7 @@ async def test_demo_pins_are_stored_hashed_and_verify(
 
 async def test_seeding_twice_keeps_one_copy_and_reset_recreates_it(
     sessions: async_sessionmaker[AsyncSession], now: datetime
-):
+) -> None:
     billing = SqlBillingClient(sessions)
     assert await seed_demo(sessions, now=now) is True
     alex = await account_of(billing, "+12025550101")
@@ -205,7 +209,9 @@ async def test_seeding_twice_keeps_one_copy_and_reset_recreates_it(
     assert (await billing.get_balance(alex.id, now=now)).amount_due == usd("64.20")
 
 
-async def test_demo_dates_follow_the_day_it_runs(sessions: async_sessionmaker[AsyncSession]):
+async def test_demo_dates_follow_the_day_it_runs(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     later = datetime.fromisoformat("2031-11-30T23:45:00+00:00")
     billing = SqlBillingClient(sessions)
     await seed_demo(sessions, now=later)
@@ -219,7 +225,7 @@ async def test_demo_dates_follow_the_day_it_runs(sessions: async_sessionmaker[As
 # --- generated customers ----------------------------------------------------------------------
 async def test_generated_customers_have_valid_unique_numbers(
     sessions: async_sessionmaker[AsyncSession], now: datetime
-):
+) -> None:
     await seed_demo(sessions, now=now)
     assert await seed_generated(sessions, 200, now=now, progress=False) == 200
 
@@ -234,7 +240,7 @@ async def test_generated_customers_have_valid_unique_numbers(
 
 async def test_generated_invoices_add_up_and_paid_ones_have_payments(
     sessions: async_sessionmaker[AsyncSession], now: datetime
-):
+) -> None:
     await seed_generated(sessions, 200, now=now, progress=False)
 
     async with sessions() as session:
@@ -256,7 +262,7 @@ async def test_generated_invoices_add_up_and_paid_ones_have_payments(
 
 async def test_generated_customers_work_through_the_client(
     sessions: async_sessionmaker[AsyncSession], now: datetime
-):
+) -> None:
     await seed_generated(sessions, 200, now=now, progress=False)
     billing = SqlBillingClient(sessions)
     async with sessions() as session:
@@ -273,7 +279,7 @@ async def test_generated_customers_work_through_the_client(
 
 async def test_generated_prepaid_balances_are_never_negative(
     sessions: async_sessionmaker[AsyncSession], now: datetime
-):
+) -> None:
     await seed_generated(sessions, 200, now=now, progress=False)
 
     async with sessions() as session:
@@ -291,7 +297,7 @@ async def test_generated_prepaid_balances_are_never_negative(
 
 async def test_generating_more_customers_later_adds_to_the_first_batch(
     sessions: async_sessionmaker[AsyncSession], now: datetime
-):
+) -> None:
     await seed_generated(sessions, 50, now=now, progress=False)
     await seed_generated(sessions, 50, now=now, rng_seed=7, progress=False)
     await seed_demo(sessions, now=now)  # ids from the database's own sequence still work
@@ -301,6 +307,6 @@ async def test_generating_more_customers_later_adds_to_the_first_batch(
 
 async def test_seed_generated_refuses_a_non_positive_size(
     sessions: async_sessionmaker[AsyncSession], now: datetime
-):
+) -> None:
     with pytest.raises(ValueError, match="positive"):
         await seed_generated(sessions, 0, now=now, progress=False)

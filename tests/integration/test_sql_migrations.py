@@ -30,7 +30,9 @@ def _table_names(connection: Connection) -> set[str]:
 
 def _schema_diff(connection: Connection) -> list[Any]:
     context = MigrationContext.configure(connection, opts={"compare_type": True})
-    return list(compare_metadata(context, [Base.metadata, StoreBase.metadata]))
+    # Like env.py, pass both metadatas; alembic accepts a sequence though typed for one.
+    metadata = [Base.metadata, StoreBase.metadata]
+    return list(compare_metadata(context, metadata))  # type: ignore[arg-type]
 
 
 async def test_migrations_downgrade_to_base_and_upgrade_again(db_url: str) -> None:

@@ -39,16 +39,29 @@
     }
   }
 
-  function addLink(div, reply) {
-    const href = safeUrl(reply.link);
-    if (!href) return;
+  function anchor(href, label) {
     const a = document.createElement("a");
     a.href = href;
     a.target = "_blank";
     a.rel = "noopener noreferrer";
     a.className = "reply-link";
-    a.textContent = reply.link_label || reply.link;
-    div.append(a);
+    a.textContent = label;
+    return a;
+  }
+
+  function addLink(div, reply) {
+    const href = safeUrl(reply.link);
+    if (!href) return;
+    const label = reply.link_label || reply.link;
+    const p = div.querySelector("p");
+    const at = p.textContent.indexOf(reply.link);
+    if (at < 0) {
+      div.append(anchor(href, label));
+      return;
+    }
+    // The text carries the raw URL for SMS; on the web the URL becomes the button in place.
+    const text = p.textContent;
+    p.replaceChildren(text.slice(0, at), anchor(href, label), text.slice(at + reply.link.length));
   }
 
   function addImage(div, reply) {
@@ -58,6 +71,7 @@
     img.src = src;
     img.alt = "";
     img.className = "reply-image";
+    img.addEventListener("load", scrollDown);
     div.append(img);
   }
 

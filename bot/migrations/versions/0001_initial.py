@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2025-01-01
+Create Date: 2026-11-21
 
 Generated with `bot.migrate.revision` from `billing_client.sql.models.Base` and
 `bot.store.models.StoreBase`, then tidied: `UtcDateTime` is stored as a plain timezone-aware

@@ -1,0 +1,185 @@
+"""`billbot nlu parse|predict|eval`: try the classifier, batch-predict, and score it.
+
+Exit codes: 0 ok, 2 bad usage or input (one line on stderr), 1 failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.nlu.evaluate import evaluate
+from bot.nlu.model import NluModel
+from bot.nlu.types import INTENTS, ParseResult
+
+OK, FAILURE, BAD_INPUT = 0, 1, 2
+Command = Callable[[argparse.Namespace], int]
+
+
+class CliError(Exception):
+    """A one-line message for stderr and the exit code that goes with it."""
+
+    def __init__(self, message: str, code: int = BAD_INPUT) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `nlu` and its subcommands; each sets `func(args) -> exit code`."""
+    nlu = subparsers.add_parser("nlu", help="try, batch-run and score the intent classifier")
+    commands = nlu.add_subparsers(dest="nlu_command", metavar="COMMAND", required=True)
+    model_options = _model_options()
+    parse = commands.add_parser("parse", parents=[model_options], help="intent and entities")
+    parse.add_argument("text", metavar="TEXT")
+    parse.add_argument("--json", action="store_true", help="print JSON")
+    parse.set_defaults(func=_guarded(run_parse))
+    predict = commands.add_parser(
+        "predict", parents=[model_options], help='JSON lines {"text": ...} on stdin → intents'
+    )
+    predict.set_defaults(func=_guarded(run_predict))
+    score = commands.add_parser(
+        "eval", parents=[model_options], help='score on a {"text", "label"} JSON-lines file'
+    )
+    score.add_argument("file", metavar="FILE.jsonl", type=Path)
+    score.add_argument("--json", action="store_true", help="print JSON")
+    score.add_argument("--min-accuracy", type=float, help="exit 1 when accuracy is lower")
+    score.set_defaults(func=_guarded(run_eval))
+
+
+def _model_options() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument("--data", type=Path, help="folder of Rasa nlu.yml files to train on")
+    options.add_argument("--threshold", type=float, default=0.45, help="out_of_scope below this")
+    options.add_argument("--region", default="US", help="region for national phone numbers")
+    return options
+
+
+def _guarded(command: Command) -> Command:
+    """Turn a CliError into its one-line message and exit code: no tracebacks for user errors."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except CliError as exc:
+            print(f"billbot nlu {args.nlu_command}: {exc}", file=sys.stderr)
+            return exc.code
+
+    return run
+
+
+def run_parse(args: argparse.Namespace) -> int:
+    result = _model(args).parse(args.text)
+    print(json.dumps(parse_as_dict(result), ensure_ascii=False) if args.json else _text(result))
+    return OK
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    model, failed = _model(args), False
+    for number, line in _lines(sys.stdin):
+        try:
+            text = _field(_json_object(line), "text")
+        except CliError as exc:
+            print(f"billbot nlu predict: line {number}: {exc}", file=sys.stderr)
+            failed = True
+            continue
+        result = model.parse(text)
+        row = {"text": text, "intent": result.intent, "confidence": round(result.confidence, 4)}
+        print(json.dumps(row, ensure_ascii=False), flush=True)
+    return BAD_INPUT if failed else OK
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    pairs = read_labelled(args.file)
+    report = evaluate(_model(args), pairs)
+    print(json.dumps(report.as_dict(), ensure_ascii=False) if args.json else report.format_text())
+    if args.min_accuracy is not None and report.accuracy < args.min_accuracy:
+        message = f"accuracy {report.accuracy:.3f} is below --min-accuracy {args.min_accuracy}"
+        raise CliError(message, FAILURE)
+    return OK
+
+
+def read_labelled(path: Path) -> list[tuple[str, str]]:
+    """(text, label) pairs from a JSON-lines file; CliError naming the line when one is bad."""
+    try:
+        with path.open(encoding="utf-8") as lines:
+            pairs = [_labelled(number, line, path) for number, line in _lines(lines)]
+    except FileNotFoundError:
+        raise CliError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
+        raise CliError(f"{path}: cannot read: {reason}") from None
+    if not pairs:
+        raise CliError(f"{path}: no examples")
+    return pairs
+
+
+def _labelled(number: int, line: str, path: Path) -> tuple[str, str]:
+    try:
+        row = _json_object(line)
+        text, label = _field(row, "text"), _field(row, "label")
+    except CliError as exc:
+        raise CliError(f"{path}:{number}: {exc}") from None
+    if label not in INTENTS:
+        raise CliError(f"{path}:{number}: unknown label {label!r} (known: {', '.join(INTENTS)})")
+    return text, label
+
+
+def _lines(stream: TextIO) -> Iterator[tuple[int, str]]:
+    """Numbered non-blank lines."""
+    return ((n, line) for n, line in enumerate(stream, 1) if line.strip())
+
+
+def _json_object(line: str) -> dict[str, Any]:
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError:
+        raise CliError("not valid JSON") from None
+    if not isinstance(row, dict):
+        raise CliError("expected a JSON object")
+    return row
+
+
+def _field(row: dict[str, Any], name: str) -> str:
+    value = row.get(name)
+    if not isinstance(value, str):
+        raise CliError(f'"{name}" must be a string')
+    return value
+
+
+def _model(args: argparse.Namespace) -> NluModel:
+    if not 0.0 <= args.threshold <= 1.0:
+        raise CliError(f"--threshold must be between 0 and 1, not {args.threshold}")
+    try:
+        return NluModel.from_directory(
+            args.data, threshold=args.threshold, default_region=args.region
+        )
+    except ValueError as exc:  # the training data is malformed
+        raise CliError(str(exc), BAD_INPUT if args.data else FAILURE) from None
+
+
+def parse_as_dict(result: ParseResult) -> dict[str, Any]:
+    """JSON-ready form of a ParseResult."""
+    return {
+        "text": result.text,
+        "intent": result.intent,
+        "confidence": round(result.confidence, 4),
+        "entities": [{"kind": e.kind, "value": e.value, "text": e.text} for e in result.entities],
+        "ranking": [{"intent": i, "confidence": round(c, 4)} for i, c in result.ranking],
+    }
+
+
+def _text(result: ParseResult) -> str:
+    entities = ", ".join(f"{e.kind}={e.value} ({e.text!r})" for e in result.entities) or "-"
+    ranking = ", ".join(f"{intent} {score:.2f}" for intent, score in result.ranking[:3])
+    return "\n".join(
+        [
+            f"intent      {result.intent}",
+            f"confidence  {result.confidence:.2f}",
+            f"entities    {entities}",
+            f"ranking     {ranking}",
+        ]
+    )
