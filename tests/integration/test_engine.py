@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
+from billing_client.sql.database import create_engine, session_factory
+from billing_client.sql.seed import seed_demo
 from bot.bootstrap import build_services
 from bot.clock import FakeClock
 from bot.nlu import NluModel
@@ -28,11 +30,24 @@ def nlu() -> NluModel:
 
 
 @pytest.fixture
-async def services(demo_sqlite_url: str, nlu: NluModel, now: datetime) -> AsyncIterator[Services]:
-    settings = Settings(
-        database_url=demo_sqlite_url, demo=True, secret_key="engine-test-secret-key-0123"
-    )
-    built = await build_services(settings, clock=FakeClock(now), nlu=nlu)
+async def demo_db_url(db_url: str, now: datetime) -> str:
+    """A fresh database with the demo customers, on SQLite and on PostgreSQL in turn."""
+    engine = create_engine(db_url)
+    try:
+        await seed_demo(session_factory(engine), now=now)
+    finally:
+        await engine.dispose()
+    return db_url
+
+
+async def _build(url: str, nlu: NluModel, now: datetime) -> Services:
+    settings = Settings(database_url=url, demo=True, secret_key="engine-test-secret-key-0123")
+    return await build_services(settings, clock=FakeClock(now), nlu=nlu)
+
+
+@pytest.fixture
+async def services(demo_db_url: str, nlu: NluModel, now: datetime) -> AsyncIterator[Services]:
+    built = await _build(demo_db_url, nlu, now)
     yield built
     await built.close()
 
@@ -79,6 +94,24 @@ async def test_replayed_confirmation_bars_the_line_once(services: Services) -> N
     assert [r.text for r in replay] == [r.text for r in first]
     barrings = [e for e in await services.billing.list_audit(limit=200) if "bar" in e.action]
     assert len(barrings) == 1
+
+
+async def test_two_workers_receiving_the_same_message_bar_once(
+    services: Services, demo_db_url: str, nlu: NluModel, now: datetime
+) -> None:
+    await _bar_jordan_until_confirm(services)
+    other_worker = await _build(demo_db_url, nlu, now)
+    try:
+        final = message("yes", external_id="final")
+        results = await asyncio.gather(
+            services.conversations.handle(final), other_worker.conversations.handle(final)
+        )
+    finally:
+        await other_worker.close()
+    references = [r.text for replies in results for r in replies if "B-" in r.text]
+    assert len(references) == 1
+    lines = await services.billing.list_lines(await _sam_id(services))
+    assert [ln.status for ln in lines].count("barred") == 1
 
 
 async def test_a_second_yes_after_barring_does_not_bar_again(services: Services) -> None:

@@ -185,3 +185,17 @@ async def test_openapi_lists_the_chat_api(client: httpx.AsyncClient) -> None:
     response = await client.get("/openapi.json")
 
     assert "/api/chat" in response.json()["paths"]
+
+
+async def test_the_app_builds_its_own_services_and_closes_them(demo_sqlite_url: str) -> None:
+    settings = Settings(database_url=demo_sqlite_url, demo=True, secret_key=SECRET)
+    app = create_app(settings)
+
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            ready = await http.get("/readyz")
+            chat = await http.post("/api/chat", json={"text": "balance", "as": ALEX})
+
+    assert ready.status_code == 200
+    assert chat.status_code == 200
