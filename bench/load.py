@@ -33,10 +33,12 @@ class LoadResult:
 
     @property
     def p50_ms(self) -> float:
+        """Median latency of the successful requests, in milliseconds."""
         return percentile(self.latencies, 50) * 1000
 
     @property
     def p99_ms(self) -> float:
+        """99th percentile latency of the successful requests, in milliseconds."""
         return percentile(self.latencies, 99) * 1000
 
 

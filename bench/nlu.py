@@ -23,10 +23,12 @@ class NluResult:
 
     @property
     def median_ms(self) -> float:
+        """Median parse time in milliseconds."""
         return percentile(self.latencies, 50) * 1000
 
     @property
     def p99_ms(self) -> float:
+        """99th percentile parse time in milliseconds."""
         return percentile(self.latencies, 99) * 1000
 
 

@@ -37,7 +37,8 @@ def load_table(chat: LoadResult, bare: LoadResult, *, concurrency: int) -> list[
     """Throughput and latency of billbot's chat API next to the bare endpoint."""
     ratio = chat.per_second / bare.per_second if bare.per_second else 0.0
     return [
-        f'## `POST /api/chat` "balance", {concurrency} concurrent clients, uvicorn on 127.0.0.1',
+        f'## `POST /api/chat` "balance", {concurrency} concurrent {_clients(concurrency)}, '
+        "uvicorn on 127.0.0.1",
         "",
         "| server | requests | errors | msg/s | p50 ms | p99 ms |",
         "|---|--:|--:|--:|--:|--:|",
@@ -76,6 +77,10 @@ def _load_row(result: LoadResult) -> str:
         f"| {result.name} | {result.requests} | {result.errors} | {result.per_second:.0f} "
         f"| {result.p50_ms:.1f} | {result.p99_ms:.1f} |"
     )
+
+
+def _clients(count: int) -> str:
+    return "client" if count == 1 else "clients"
 
 
 def _times(value: float, baseline: float) -> str:

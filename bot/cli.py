@@ -46,7 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_serve(sub: argparse._SubParsersAction, name: str, help_text: str, func: object) -> None:  # type: ignore[type-arg]
+def _add_serve(
+    sub: argparse._SubParsersAction[Parser], name: str, help_text: str, func: object
+) -> None:
     command = sub.add_parser(name, help=help_text)
     command.add_argument("--host", default="127.0.0.1")
     command.add_argument("--port", type=int, default=8000)

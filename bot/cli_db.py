@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 import time
+from typing import TypeVar
 
 from sqlalchemy.exc import ArgumentError
 
@@ -17,12 +18,15 @@ from bot.clock import SystemClock
 from bot.settings import database_url_from_env
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+ParserT = TypeVar("ParserT", bound=argparse.ArgumentParser)
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: argparse._SubParsersAction[ParserT]) -> None:
     """Add the `db` command group to the billbot command line."""
     db = subparsers.add_parser("db", help="database migrations and demo data")
-    commands = db.add_subparsers(dest="db_command", metavar="COMMAND", required=True)
+    commands = db.add_subparsers(
+        dest="db_command", metavar="COMMAND", required=True, parser_class=type(db)
+    )
     upgrade = commands.add_parser("upgrade", help="apply all migrations to the database")
     upgrade.set_defaults(func=run_upgrade)
     seed = commands.add_parser("seed-demo", help="migrate, then create the demo customers")

@@ -1,0 +1,1 @@
+"""The web layer: FastAPI app factory, web-chat API, pay and invoice pages, health probes."""

@@ -28,10 +28,12 @@ class PayView:
 
     @property
     def locale(self) -> str:
+        """The account's locale: amounts and dates read the way the customer writes them."""
         return self.invoice.account.locale
 
     @property
     def reference(self) -> str:
+        """The payment reference this link gets (or got) in the sandbox."""
         return sandbox_reference(self.link.id)
 
 

@@ -10,7 +10,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from bot.nlu.evaluate import evaluate
 from bot.nlu.model import NluModel
@@ -18,6 +18,7 @@ from bot.nlu.types import INTENTS, ParseResult
 
 OK, FAILURE, BAD_INPUT = 0, 1, 2
 Command = Callable[[argparse.Namespace], int]
+ParserT = TypeVar("ParserT", bound=argparse.ArgumentParser)
 
 
 class CliError(Exception):
@@ -28,11 +29,16 @@ class CliError(Exception):
         self.code = code
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `nlu` and its subcommands; each sets `func(args) -> exit code`."""
+def register(subparsers: argparse._SubParsersAction[ParserT]) -> None:
+    """Add `nlu` and its subcommands; each sets `func(args) -> exit code`.
+
+    The subcommands use the caller's parser class, so usage errors look like the rest of the CLI.
+    """
     nlu = subparsers.add_parser("nlu", help="try, batch-run and score the intent classifier")
-    commands = nlu.add_subparsers(dest="nlu_command", metavar="COMMAND", required=True)
-    model_options = _model_options()
+    commands = nlu.add_subparsers(
+        dest="nlu_command", metavar="COMMAND", required=True, parser_class=type(nlu)
+    )
+    model_options = _model_options(type(nlu))
     parse = commands.add_parser("parse", parents=[model_options], help="intent and entities")
     parse.add_argument("text", metavar="TEXT")
     parse.add_argument("--json", action="store_true", help="print JSON")
@@ -50,8 +56,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     score.set_defaults(func=_guarded(run_eval))
 
 
-def _model_options() -> argparse.ArgumentParser:
-    options = argparse.ArgumentParser(add_help=False)
+def _model_options(parser_class: type[ParserT]) -> ParserT:
+    options = parser_class(add_help=False)
     options.add_argument("--data", type=Path, help="folder of Rasa nlu.yml files to train on")
     options.add_argument("--threshold", type=float, default=0.45, help="out_of_scope below this")
     options.add_argument("--region", default="US", help="region for national phone numbers")
