@@ -70,12 +70,14 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 # --- serving ----------------------------------------------------------------------------------
 def _cmd_demo(args: argparse.Namespace) -> int:
-    settings = Settings.from_env({**os.environ, "BILLBOT_DEMO": "1"})
+    env = {"BILLBOT_PUBLIC_URL": f"http://{args.host}:{args.port}", **os.environ}
+    settings = Settings.from_env({**env, "BILLBOT_DEMO": "1"})
     return _serve(settings, args.host, args.port)
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    return _serve(Settings.from_env(), args.host, args.port)
+    env = {"BILLBOT_PUBLIC_URL": f"http://{args.host}:{args.port}", **os.environ}
+    return _serve(Settings.from_env(env), args.host, args.port)
 
 
 def _serve(settings: Settings, host: str, port: int) -> int:

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from bot.phones import mask
 from bot.store.models import OutboxMessage
-from bot.store.sql import insert_ignore
+from bot.store.sql import claim_write_lock, insert_ignore
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -112,6 +112,7 @@ class Outbox:
     async def deliver_pending(self, *, limit: int = 100) -> int:
         """Deliver queued messages; returns how many were handled."""
         async with self._sessions() as session, session.begin():
+            await claim_write_lock(session)
             query = (
                 select(OutboxMessage)
                 .where(OutboxMessage.status == "queued")

@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from bot.bootstrap import build_services
 from bot.services import Services
 from bot.settings import Settings
+from scheduler.runner import start_scheduler
 from web import errors
 from web.pages import STATIC_DIR, make_templates
 from web.routes import chat, health, home, invoices, pay
@@ -51,9 +52,12 @@ def services_lifespan(settings: Settings, injected: Services | None) -> Lifespan
             return
         built = await build_services(settings)
         app.state.services = built
+        scheduler = start_scheduler(built) if settings.scheduler_enabled else None
         try:
             yield
         finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
             await built.close()
 
     return lifespan

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.flow import FlowState
 from bot.store.models import Conversation
-from bot.store.sql import insert_ignore
+from bot.store.sql import claim_write_lock, insert_ignore
 
 
 @dataclass(slots=True)
@@ -68,41 +68,49 @@ class ConversationStore:
         self, channel: str, sender: str, *, now: datetime
     ) -> AsyncIterator[ConversationState]:
         async with self._locks.hold((channel, sender)), self._sessions() as session:
-            await self._ensure_row(session, channel, sender, now)
             if session.bind is not None and session.bind.dialect.name == "postgresql":
+                await self._create_if_missing(session, channel, sender, now)
                 async with session.begin():
-                    row = await self._load(session, channel, sender, for_update=True)
+                    row = await self._find(session, channel, sender, for_update=True)
+                    assert row is not None
                     current = self._state_of(row, now)
                     yield current
                     self._store(row, current, now)
-            else:
-                row = await self._load(session, channel, sender, for_update=False)
+                return
+            async with session.begin():  # a short read: SQLite's write lock stays free
+                row = await self._find(session, channel, sender, for_update=False)
                 current = self._state_of(row, now)
-                await session.commit()  # end the read transaction before the turn writes
-                yield current
-                async with session.begin():
-                    row = await self._load(session, channel, sender, for_update=False)
-                    self._store(row, current, now)
+            yield current
+            async with session.begin():
+                await claim_write_lock(session)
+                row = await self._find(session, channel, sender, for_update=False)
+                if row is None:
+                    row = Conversation(channel=channel, sender=sender)
+                    session.add(row)
+                self._store(row, current, now)
 
-    async def _ensure_row(
-        self, session: AsyncSession, channel: str, sender: str, now: datetime
+    @staticmethod
+    async def _create_if_missing(
+        session: AsyncSession, channel: str, sender: str, now: datetime
     ) -> None:
         values = {"channel": channel, "sender": sender, "slots": {}, "options": []}
         async with session.begin():
             await insert_ignore(session, Conversation, {**values, "updated_at": now})
 
     @staticmethod
-    async def _load(
+    async def _find(
         session: AsyncSession, channel: str, sender: str, *, for_update: bool
-    ) -> Conversation:
+    ) -> Conversation | None:
         query = select(Conversation).where(
             Conversation.channel == channel, Conversation.sender == sender
         )
         if for_update:
             query = query.with_for_update()
-        return (await session.execute(query)).scalar_one()
+        return (await session.execute(query)).scalar_one_or_none()
 
-    def _state_of(self, row: Conversation, now: datetime) -> ConversationState:
+    def _state_of(self, row: Conversation | None, now: datetime) -> ConversationState:
+        if row is None:
+            return ConversationState(FlowState(), None)
         updated = row.updated_at if row.updated_at.tzinfo else row.updated_at.replace(tzinfo=UTC)
         if now - updated > self._idle_timeout:
             return ConversationState(FlowState(), row.account_id, [], expired=row.flow is not None)

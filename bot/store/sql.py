@@ -8,6 +8,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
 
+from billing_client.sql.database import WRITE_INTENT
+
 
 async def insert_ignore(
     session: AsyncSession, model: type[DeclarativeBase], values: dict[str, Any]
@@ -18,3 +20,12 @@ async def insert_ignore(
     statement = module.insert(model).values(**values).on_conflict_do_nothing()
     result = await session.execute(statement)
     return bool(getattr(result, "rowcount", 0))
+
+
+async def claim_write_lock(session: AsyncSession) -> None:
+    """Start the session's transaction as a writer (SQLite: BEGIN IMMEDIATE).
+
+    A SQLite transaction that reads first and writes later cannot wait for another writer: it
+    fails at once with "database is locked". Taking the write lock up front makes it wait.
+    """
+    await session.connection(execution_options=WRITE_INTENT)
