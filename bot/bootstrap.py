@@ -6,10 +6,9 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from billing_client.sql.seed import seed_demo
-
 from billing_client.sql.client import SqlBillingClient
 from billing_client.sql.database import create_engine, session_factory
+from billing_client.sql.seed import seed_demo
 from bot import migrate
 from bot.clock import Clock, SystemClock
 from bot.engine import ConversationEngine

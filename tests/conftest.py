@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -24,7 +25,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from billing_client.sql.client import SqlBillingClient
 from billing_client.sql.database import create_engine, session_factory
 from billing_client.sql.seed import seed_demo
+from bot.bootstrap import build_services
+from bot.clock import FakeClock
 from bot.migrate import upgrade
+from bot.nlu import NluModel
+from bot.services import Services
+from bot.settings import Settings
+from tests.helpers import client_for
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 FIXED_NOW = datetime(2025, 3, 14, 15, 30, tzinfo=UTC)
@@ -136,15 +143,25 @@ def billing(sessions: async_sessionmaker[AsyncSession]) -> SqlBillingClient:
     return SqlBillingClient(sessions)
 
 
-@pytest.fixture
-async def demo_sqlite_url(sqlite_url: str, now: datetime) -> str:
-    """`sqlite_url` with the DESIGN.md §6 demo customers seeded relative to `now`."""
-    engine = create_engine(sqlite_url)
+async def _seed_demo(url: str, now: datetime) -> str:
+    engine = create_engine(url)
     try:
         await seed_demo(session_factory(engine), now=now)
     finally:
         await engine.dispose()
-    return sqlite_url
+    return url
+
+
+@pytest.fixture
+async def demo_sqlite_url(sqlite_url: str, now: datetime) -> str:
+    """`sqlite_url` with the DESIGN.md §6 demo customers seeded relative to `now`."""
+    return await _seed_demo(sqlite_url, now)
+
+
+@pytest.fixture
+async def demo_db_url(db_url: str, now: datetime) -> str:
+    """`db_url` (SQLite, then PostgreSQL) with the demo customers seeded relative to `now`."""
+    return await _seed_demo(db_url, now)
 
 
 @pytest.fixture
@@ -154,3 +171,35 @@ async def demo_billing(
     """`billing` over a database holding the DESIGN.md §6 demo customers."""
     await seed_demo(sessions, now=now)
     return SqlBillingClient(sessions)
+
+
+# --- the whole app over the demo data ---------------------------------------------------------
+TEST_SECRET = "integration-test-secret-key"
+
+
+@pytest.fixture(scope="session")
+def nlu_model() -> NluModel:
+    """The real classifier, trained once per test run."""
+    return NluModel.from_directory()
+
+
+@pytest.fixture
+def clock(now: datetime) -> FakeClock:
+    return FakeClock(now)
+
+
+@pytest.fixture
+async def services(
+    demo_sqlite_url: str, clock: FakeClock, nlu_model: NluModel
+) -> AsyncIterator[Services]:
+    """Real Services (demo mode) on a seeded SQLite database, with a clock tests can move."""
+    settings = Settings(database_url=demo_sqlite_url, demo=True, secret_key=TEST_SECRET)
+    built = await build_services(settings, clock=clock, nlu=nlu_model)
+    yield built
+    await built.close()
+
+
+@pytest.fixture
+async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_for(services) as http:
+        yield http

@@ -6,8 +6,6 @@ Assertions are on facts (amounts, dates, references, links), not on whole senten
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,38 +13,9 @@ import httpx
 import pytest
 from babel.dates import format_date
 
-from bot.bootstrap import build_services
-from bot.clock import FakeClock
-from bot.nlu import NluModel
 from bot.services import Services
-from bot.settings import Settings
-from web.app import create_app
 
 ALEX, SAM, JORDAN, MARIA = "+12025550101", "+12025550102", "+12025550103", "+12025550104"
-SECRET = "e2e-test-secret-key-0123"
-
-
-@pytest.fixture(scope="module")
-def nlu_model() -> NluModel:
-    return NluModel.from_directory()
-
-
-@pytest.fixture
-async def services(
-    demo_sqlite_url: str, now: datetime, nlu_model: NluModel
-) -> AsyncIterator[Services]:
-    settings = Settings(database_url=demo_sqlite_url, demo=True, secret_key=SECRET)
-    built = await build_services(settings, clock=FakeClock(now), nlu=nlu_model)
-    yield built
-    await built.close()
-
-
-@pytest.fixture
-async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(services.settings, services=services)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        yield http
 
 
 class Chat:

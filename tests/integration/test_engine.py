@@ -10,8 +10,6 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from billing_client.sql.database import create_engine, session_factory
-from billing_client.sql.seed import seed_demo
 from bot.bootstrap import build_services
 from bot.clock import FakeClock
 from bot.nlu import NluModel
@@ -24,30 +22,16 @@ ALEX, SAM, MARIA = "+12025550101", "+12025550102", "+12025550104"
 _ids = itertools.count(1)
 
 
-@pytest.fixture(scope="session")
-def nlu() -> NluModel:
-    return NluModel.from_directory()
-
-
-@pytest.fixture
-async def demo_db_url(db_url: str, now: datetime) -> str:
-    """A fresh database with the demo customers, on SQLite and on PostgreSQL in turn."""
-    engine = create_engine(db_url)
-    try:
-        await seed_demo(session_factory(engine), now=now)
-    finally:
-        await engine.dispose()
-    return db_url
-
-
-async def _build(url: str, nlu: NluModel, now: datetime) -> Services:
+async def _build(url: str, nlu_model: NluModel, now: datetime) -> Services:
     settings = Settings(database_url=url, demo=True, secret_key="engine-test-secret-key-0123")
-    return await build_services(settings, clock=FakeClock(now), nlu=nlu)
+    return await build_services(settings, clock=FakeClock(now), nlu=nlu_model)
 
 
 @pytest.fixture
-async def services(demo_db_url: str, nlu: NluModel, now: datetime) -> AsyncIterator[Services]:
-    built = await _build(demo_db_url, nlu, now)
+async def services(
+    demo_db_url: str, nlu_model: NluModel, now: datetime
+) -> AsyncIterator[Services]:
+    built = await _build(demo_db_url, nlu_model, now)
     yield built
     await built.close()
 
@@ -97,10 +81,10 @@ async def test_replayed_confirmation_bars_the_line_once(services: Services) -> N
 
 
 async def test_two_workers_receiving_the_same_message_bar_once(
-    services: Services, demo_db_url: str, nlu: NluModel, now: datetime
+    services: Services, demo_db_url: str, nlu_model: NluModel, now: datetime
 ) -> None:
     await _bar_jordan_until_confirm(services)
-    other_worker = await _build(demo_db_url, nlu, now)
+    other_worker = await _build(demo_db_url, nlu_model, now)
     try:
         final = message("yes", external_id="final")
         results = await asyncio.gather(

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,41 +12,13 @@ import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from billing_client.demo import DEMO_CUSTOMERS
-from bot.bootstrap import build_services
-from bot.clock import FakeClock
-from bot.nlu import NluModel
 from bot.services import Services
 from bot.settings import Settings
+from tests.conftest import TEST_SECRET
+from tests.helpers import client_for
 from web.app import create_app
 
 ALEX = "+12025550101"
-SECRET = "integration-test-secret-key"
-
-
-@pytest.fixture(scope="module")
-def nlu_model() -> NluModel:
-    return NluModel.from_directory()
-
-
-@pytest.fixture
-async def services(
-    demo_sqlite_url: str, now: datetime, nlu_model: NluModel
-) -> AsyncIterator[Services]:
-    settings = Settings(database_url=demo_sqlite_url, demo=True, secret_key=SECRET)
-    built = await build_services(settings, clock=FakeClock(now), nlu=nlu_model)
-    yield built
-    await built.close()
-
-
-def client_for(services: Services, settings: Settings | None = None) -> httpx.AsyncClient:
-    app = create_app(settings or services.settings, services=services)
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
-
-
-@pytest.fixture
-async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_for(services) as http:
-        yield http
 
 
 async def invoices_path(services: Services, phone: str = ALEX) -> str:
@@ -188,7 +158,7 @@ async def test_openapi_lists_the_chat_api(client: httpx.AsyncClient) -> None:
 
 
 async def test_the_app_builds_its_own_services_and_closes_them(demo_sqlite_url: str) -> None:
-    settings = Settings(database_url=demo_sqlite_url, demo=True, secret_key=SECRET)
+    settings = Settings(database_url=demo_sqlite_url, demo=True, secret_key=TEST_SECRET)
     app = create_app(settings)
 
     async with app.router.lifespan_context(app):

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import datetime
 from urllib.parse import urlsplit
 
 import httpx
@@ -14,47 +12,12 @@ import pytest
 from PIL import Image
 
 from billing_client import PaymentLink
-from bot.bootstrap import build_services
 from bot.clock import FakeClock
-from bot.nlu import NluModel
 from bot.services import Services
-from bot.settings import Settings
-from web.app import create_app
+from tests.helpers import client_for
 
 ALEX = "+12025550101"
-SECRET = "integration-test-secret-key"
 SANDBOX_BUTTON = "Pay now (sandbox — no real money)"
-
-
-@pytest.fixture(scope="module")
-def nlu_model() -> NluModel:
-    return NluModel.from_directory()
-
-
-@pytest.fixture
-def clock(now: datetime) -> FakeClock:
-    return FakeClock(now)
-
-
-@pytest.fixture
-async def services(
-    demo_sqlite_url: str, clock: FakeClock, nlu_model: NluModel
-) -> AsyncIterator[Services]:
-    settings = Settings(database_url=demo_sqlite_url, demo=True, secret_key=SECRET)
-    built = await build_services(settings, clock=clock, nlu=nlu_model)
-    yield built
-    await built.close()
-
-
-def client_for(services: Services, settings: Settings | None = None) -> httpx.AsyncClient:
-    app = create_app(settings or services.settings, services=services)
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
-
-
-@pytest.fixture
-async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_for(services) as http:
-        yield http
 
 
 @pytest.fixture
