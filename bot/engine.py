@@ -19,7 +19,11 @@ from bot.nlu import NluModel, ParseResult
 from bot.outbox import Outbox
 from bot.phones import PhoneError, mask, normalize
 from bot.settings import Settings
-from bot.store.conversations import ConversationState, ConversationStore
+from bot.store.conversations import (
+    ConversationBusyError,
+    ConversationState,
+    ConversationStore,
+)
 from bot.store.inbound import InboundLog
 from bot.text import MAX_PROCESSED_CHARS, clean, has_words, redact_card_numbers
 from bot.types import InboundMessage, Reply
@@ -52,6 +56,7 @@ EXPIRED = {
     "en": "We were in the middle of something, but it timed out, so I started over.",
     "es": "Estábamos a medias, pero ha caducado, así que empiezo de nuevo.",
 }
+BUSY = "Sorry, I'm still busy with your previous message. Please send this one again."
 CARD_WARNING = {
     "en": "For your safety I removed what looked like a card number. Never send card details "
     "in chat — use the secure payment link instead.",
@@ -105,10 +110,18 @@ class ConversationEngine:
             log.info("replayed %s message %s ignored", message.channel, message.external_id)
             return replayed
         now = self._clock.now()
-        async with self._conversations.turn(message.channel, message.sender, now=now) as conv:
-            turn = await self._turn(message, text[:MAX_PROCESSED_CHARS], conv)
-            if had_card:
-                turn.replies.insert(0, Reply(text=CARD_WARNING.get(turn.lang, CARD_WARNING["en"])))
+        try:
+            async with self._conversations.turn(message.channel, message.sender, now=now) as conv:
+                turn = await self._turn(message, text[:MAX_PROCESSED_CHARS], conv)
+        except ConversationBusyError:
+            log.warning(
+                "conversation on %s busy; message %s not handled",
+                message.channel,
+                message.external_id,
+            )
+            turn = Turn([Reply(text=BUSY)], None, failed=True)
+        if had_card:
+            turn.replies.insert(0, Reply(text=CARD_WARNING.get(turn.lang, CARD_WARNING["en"])))
         await self._inbound.finish(
             message,
             replies=turn.replies,

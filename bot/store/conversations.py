@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -14,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.flow import FlowState
 from bot.store.models import Conversation
 from bot.store.sql import claim_write_lock, insert_ignore
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -47,14 +52,21 @@ class KeyedLocks:
                 self._locks[key] = (lock, users - 1)
 
 
+class ConversationBusyError(Exception):
+    """Another worker held the conversation for longer than the lease allows."""
+
+
 class ConversationStore:
     """Loads and saves conversation state; messages of one conversation run one at a time.
 
-    In one process an asyncio lock serialises turns. On PostgreSQL the row is also locked
-    (SELECT … FOR UPDATE) for the whole turn, so several workers serialise too. SQLite is the
-    single-process embedded default, where short transactions avoid holding its write lock
-    while the billing core writes.
+    In one process an asyncio lock serialises turns. Across workers a lease on the row
+    (`lock_token`, `locked_until`) does: taking and returning it are short transactions, so no
+    database connection stays open while the turn talks to the billing system. A worker that
+    dies mid-turn loses the lease after `LEASE`.
     """
+
+    LEASE = timedelta(seconds=30)
+    POLL_SECONDS = 0.05
 
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], *, idle_timeout: timedelta
@@ -67,52 +79,73 @@ class ConversationStore:
     async def turn(
         self, channel: str, sender: str, *, now: datetime
     ) -> AsyncIterator[ConversationState]:
-        async with self._locks.hold((channel, sender)), self._sessions() as session:
-            if session.bind is not None and session.bind.dialect.name == "postgresql":
-                await self._create_if_missing(session, channel, sender, now)
-                async with session.begin():
-                    row = await self._find(session, channel, sender, for_update=True)
-                    assert row is not None
-                    current = self._state_of(row, now)
-                    yield current
-                    self._store(row, current, now)
-                return
-            async with session.begin():  # a short read: SQLite's write lock stays free
-                row = await self._find(session, channel, sender, for_update=False)
-                current = self._state_of(row, now)
-            yield current
-            async with session.begin():
-                await claim_write_lock(session)
-                row = await self._find(session, channel, sender, for_update=False)
-                if row is None:
-                    row = Conversation(channel=channel, sender=sender)
-                    session.add(row)
-                self._store(row, current, now)
+        async with self._locks.hold((channel, sender)):
+            token = uuid.uuid4().hex
+            current = await self._acquire(channel, sender, token, now)
+            try:
+                yield current
+            except BaseException:
+                await self._release(channel, sender, token, None, now)
+                raise
+            await self._release(channel, sender, token, current, now)
 
-    @staticmethod
-    async def _create_if_missing(
-        session: AsyncSession, channel: str, sender: str, now: datetime
+    async def _acquire(
+        self, channel: str, sender: str, token: str, now: datetime
+    ) -> ConversationState:
+        give_up = time.monotonic() + self.LEASE.total_seconds()
+        while True:
+            async with self._sessions() as session, session.begin():
+                row = await self._locked_row(session, channel, sender, now)
+                lease_now = datetime.now(UTC)
+                if row.locked_until is None or _aware(row.locked_until) <= lease_now:
+                    row.lock_token, row.locked_until = token, lease_now + self.LEASE
+                    return self._state_of(row, now)
+            if time.monotonic() > give_up:
+                raise ConversationBusyError(f"{channel} conversation is busy")
+            await asyncio.sleep(self.POLL_SECONDS)
+
+    async def _release(
+        self,
+        channel: str,
+        sender: str,
+        token: str,
+        current: ConversationState | None,
+        now: datetime,
     ) -> None:
-        values = {"channel": channel, "sender": sender, "slots": {}, "options": []}
-        async with session.begin():
+        """Save the state (unless the turn failed) and return the lease, if it is still ours."""
+        async with self._sessions() as session, session.begin():
+            row = await self._locked_row(session, channel, sender, now)
+            if row.lock_token != token:
+                log.warning("conversation lease expired before the turn ended; state not saved")
+                return
+            if current is not None:
+                self._store(row, current, now)
+            row.lock_token, row.locked_until = None, None
+
+    async def _locked_row(
+        self, session: AsyncSession, channel: str, sender: str, now: datetime
+    ) -> Conversation:
+        """The conversation's row, created if missing, locked for this transaction."""
+        await claim_write_lock(session)
+        row = await self._find(session, channel, sender)
+        if row is None:
+            values = {"channel": channel, "sender": sender, "slots": {}, "options": []}
             await insert_ignore(session, Conversation, {**values, "updated_at": now})
+            row = await self._find(session, channel, sender)
+        assert row is not None
+        return row
 
     @staticmethod
-    async def _find(
-        session: AsyncSession, channel: str, sender: str, *, for_update: bool
-    ) -> Conversation | None:
-        query = select(Conversation).where(
-            Conversation.channel == channel, Conversation.sender == sender
+    async def _find(session: AsyncSession, channel: str, sender: str) -> Conversation | None:
+        query = (
+            select(Conversation)
+            .where(Conversation.channel == channel, Conversation.sender == sender)
+            .with_for_update()  # PostgreSQL row lock; SQLite is already BEGIN IMMEDIATE
         )
-        if for_update:
-            query = query.with_for_update()
         return (await session.execute(query)).scalar_one_or_none()
 
-    def _state_of(self, row: Conversation | None, now: datetime) -> ConversationState:
-        if row is None:
-            return ConversationState(FlowState(), None)
-        updated = row.updated_at if row.updated_at.tzinfo else row.updated_at.replace(tzinfo=UTC)
-        if now - updated > self._idle_timeout:
+    def _state_of(self, row: Conversation, now: datetime) -> ConversationState:
+        if now - _aware(row.updated_at) > self._idle_timeout:
             return ConversationState(FlowState(), row.account_id, [], expired=row.flow is not None)
         slots = dict(row.slots or {})
         history = list(slots.pop("_history", []))
@@ -127,3 +160,8 @@ class ConversationStore:
         row.options = list(current.options)
         row.account_id = current.account_id
         row.updated_at = now
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; they were stored as UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

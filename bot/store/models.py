@@ -29,6 +29,9 @@ class Conversation(StoreBase):
     # Options offered in the last reply: "1" -> value. Lets the customer answer with a number.
     options: Mapped[list[Any]] = mapped_column(default=list)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # A lease that serialises turns across workers without holding a connection open.
+    lock_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class InboundRecord(StoreBase):
