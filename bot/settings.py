@@ -29,7 +29,13 @@ class Settings:
     scheduler_enabled: bool = True
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, checked: bool = True
+    ) -> Settings:
+        """Settings from `environ` (default os.environ) over a .env file.
+
+        `checked=False` skips the production safety checks, for tools that use no secrets.
+        """
         env = dict(os.environ if environ is None else environ)
         env = {**_read_dotenv(Path(env.get("BILLBOT_ENV_FILE", ".env"))), **env}
         settings = cls(
@@ -44,7 +50,8 @@ class Settings:
             default_region=env.get("BILLBOT_DEFAULT_REGION", "US").upper(),
             scheduler_enabled=_flag(env, "BILLBOT_SCHEDULER", True),
         )
-        settings.check()
+        if checked:
+            settings.check()
         return settings
 
     def with_demo(self) -> Settings:

@@ -15,6 +15,7 @@ from typing import Any, TextIO, TypeVar
 from bot.nlu.evaluate import evaluate
 from bot.nlu.model import NluModel
 from bot.nlu.types import INTENTS, ParseResult
+from bot.settings import Settings, SettingsError
 
 OK, FAILURE, BAD_INPUT = 0, 1, 2
 Command = Callable[[argparse.Namespace], int]
@@ -59,8 +60,12 @@ def register(subparsers: argparse._SubParsersAction[ParserT]) -> None:
 def _model_options(parser_class: type[ParserT]) -> ParserT:
     options = parser_class(add_help=False)
     options.add_argument("--data", type=Path, help="folder of Rasa nlu.yml files to train on")
-    options.add_argument("--threshold", type=float, default=0.45, help="out_of_scope below this")
-    options.add_argument("--region", default="US", help="region for national phone numbers")
+    options.add_argument(
+        "--threshold", type=float, help="out_of_scope below this (default: BILLBOT_NLU_THRESHOLD)"
+    )
+    options.add_argument(
+        "--region", help="region for national phone numbers (default: BILLBOT_DEFAULT_REGION)"
+    )
     return options
 
 
@@ -157,12 +162,18 @@ def _field(row: dict[str, Any], name: str) -> str:
 
 
 def _model(args: argparse.Namespace) -> NluModel:
-    if not 0.0 <= args.threshold <= 1.0:
-        raise CliError(f"--threshold must be between 0 and 1, not {args.threshold}")
+    threshold, region = args.threshold, args.region
+    if threshold is None or region is None:
+        try:
+            settings = Settings.from_env(checked=False)  # no secrets needed here
+        except SettingsError as exc:
+            raise CliError(str(exc)) from None
+        threshold = settings.nlu_threshold if threshold is None else threshold
+        region = settings.default_region if region is None else region
+    if not 0.0 <= threshold <= 1.0:
+        raise CliError(f"--threshold must be between 0 and 1, not {threshold}")
     try:
-        return NluModel.from_directory(
-            args.data, threshold=args.threshold, default_region=args.region
-        )
+        return NluModel.from_directory(args.data, threshold=threshold, default_region=region)
     except ValueError as exc:  # the training data is malformed
         raise CliError(str(exc), BAD_INPUT if args.data else FAILURE) from None
 
