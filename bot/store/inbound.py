@@ -32,7 +32,12 @@ class InboundLog:
         async with self._sessions() as session, session.begin():
             if await insert_ignore(session, InboundRecord, values):
                 return None
-            record = await session.scalar(self._query(message))
+            record = await session.scalar(
+                select(InboundRecord).where(
+                    InboundRecord.channel == message.channel,
+                    InboundRecord.external_id == message.external_id,
+                )
+            )
         stored = record.replies if record is not None else []
         return [Reply.from_dict(item) for item in stored or []]
 
@@ -61,10 +66,3 @@ class InboundLog:
                 )
                 .values(**values)
             )
-
-    @staticmethod
-    def _query(message: InboundMessage):  # type: ignore[no-untyped-def]
-        return select(InboundRecord).where(
-            InboundRecord.channel == message.channel,
-            InboundRecord.external_id == message.external_id,
-        )
