@@ -10,12 +10,12 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+
+from bench.servers import stop, wait_ready
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Flags for a sandboxed machine without a network (see the machine notes in the README).
@@ -53,23 +53,10 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_ready(url)
+        wait_ready(url, server)
         yield url
     finally:
-        server.terminate()
-        server.wait(timeout=20)
-
-
-def _wait_until_ready(url: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("billbot demo did not become ready within 60 s")
+        stop(server)
 
 
 def test_sam_checks_his_bill_and_pays_it_in_the_browser(base_url: str) -> None:
