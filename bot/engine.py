@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from billing_client import Account, BillingClient
 from bot.clock import Clock
 from bot.errors import messages_for
-from bot.flow import FlowState, Intent, TurnContext
+from bot.flow import FlowState, TurnContext
 from bot.links import LinkSigner
 from bot.nlu import NluModel, ParseResult
 from bot.outbox import Outbox
@@ -137,7 +137,7 @@ class ConversationEngine:
         if conv.account_id != account_id:  # a different customer on this address: start over
             conv.state, conv.options, conv.account_id = FlowState(), [], account_id
         ctx = self._context(message, text, account, conv)
-        secret = self._current_intent(conv).is_secret_step(conv.state.step)
+        secret = self._registry.get(conv.state.flow).is_secret_step(conv.state.step)
         try:
             replies, intent = await self._route(ctx, conv)
         except Exception as error:  # every failure becomes a friendly reply, state reset
@@ -214,9 +214,6 @@ class ConversationEngine:
             and parse.intent not in (flow.name, "out_of_scope")
             and parse.confidence >= SWITCH_CONFIDENCE
         )
-
-    def _current_intent(self, conv: ConversationState) -> Intent:
-        return self._registry.get(conv.state.flow)
 
     async def _identify(self, message: InboundMessage) -> Account | None:
         raw = message.as_phone or (message.sender if message.channel in PHONE_CHANNELS else None)
