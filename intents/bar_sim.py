@@ -96,18 +96,19 @@ class BarSimIntent(Intent):
     allows_anonymous = True
 
     async def start(self, ctx: TurnContext) -> list[Reply]:
-        ctx.state.begin(self.name, "ask_number", flow_id=uuid.uuid4().hex)
+        flow_id = uuid.uuid4().hex
         if ctx.account is None:
+            ctx.state.begin(self.name, "ask_number", flow_id=flow_id)
             phone = ctx.parse.entity("phone")
             if phone is None:
                 return [ctx.reply(ctx.say(ASK_NUMBER))]
             return await self._number_given(ctx, str(phone.value))
-        ctx.state.slots["account_id"] = ctx.account.id
+        # A known customer starts at the line choice, so "back" never asks for a number.
+        ctx.state.begin(self.name, "choose_line", flow_id=flow_id, account_id=ctx.account.id)
         lines = await ctx.billing.list_lines(ctx.account.id)
         named = _line_named(ctx, lines)
         if named is not None or len(lines) == 1:
             return await self._line_chosen(ctx, named or lines[0])
-        ctx.state.goto("choose_line")
         return [_choose_line(ctx, lines)]
 
     async def resume(self, ctx: TurnContext) -> list[Reply]:

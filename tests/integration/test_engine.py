@@ -129,6 +129,13 @@ async def test_back_returns_to_the_previous_question(services: Services) -> None
     assert "PIN" in await say(services, "1")
 
 
+async def test_back_from_the_first_question_returns_to_the_menu(services: Services) -> None:
+    assert "Which line" in await say(services, "block my sim")
+    back = await say(services, "back")
+    assert "Here's what I can do" in back
+    assert "phone's number" not in back
+
+
 async def test_state_expires_after_fifteen_idle_minutes(services: Services) -> None:
     await say(services, "block my sim")
     assert isinstance(services.clock, FakeClock)
