@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from billing_client import Account, BillingClient
 from bot.clock import Clock
 from bot.errors import messages_for
 from bot.flow import FlowState, TurnContext
 from bot.links import LinkSigner
+from bot.menu import menu
 from bot.nlu import NluModel, ParseResult
 from bot.outbox import Outbox
 from bot.phones import PhoneError, mask, normalize
+from bot.registry import Registry
 from bot.settings import Settings
 from bot.store.conversations import (
     ConversationBusyError,
@@ -26,9 +28,7 @@ from bot.store.conversations import (
 )
 from bot.store.inbound import InboundLog
 from bot.text import MAX_PROCESSED_CHARS, clean, has_words, redact_card_numbers
-from bot.types import InboundMessage, Reply
-from intents.common import menu
-from intents.registry import Registry
+from bot.types import InboundMessage, OutboundMessage, Reply
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,7 @@ class Turn:
     lang: str = "en"
     secret_input: bool = False
     failed: bool = False
+    outgoing: list[OutboundMessage] = field(default_factory=list)
 
 
 class ConversationEngine:
@@ -129,6 +130,8 @@ class ConversationEngine:
             status="failed" if turn.failed else "handled",
             redacted_text="[secret removed]" if turn.secret_input else None,
         )
+        for outgoing in turn.outgoing:
+            await self._outbox.enqueue_message(outgoing)
         return turn.replies
 
     async def _turn(self, message: InboundMessage, text: str, conv: ConversationState) -> Turn:
@@ -147,7 +150,7 @@ class ConversationEngine:
         if conv.expired and intent != "menu":
             replies = [ctx.reply(ctx.say(EXPIRED)), *replies]
         conv.options = [option.value for option in replies[-1].options] if replies else []
-        return Turn(replies, intent, ctx.lang, secret_input=secret)
+        return Turn(replies, intent, ctx.lang, secret_input=secret, outgoing=ctx.outgoing)
 
     async def _route(
         self, ctx: TurnContext, conv: ConversationState
@@ -244,7 +247,7 @@ class ConversationEngine:
             state=conv.state,
             billing=self._billing,
             links=self._links,
-            outbox=self._outbox,
+            registry=self._registry,
             settings=self._settings,
             now=self._clock.now(),
         )

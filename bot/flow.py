@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from zoneinfo import ZoneInfo
 
@@ -13,11 +14,11 @@ from babel.dates import format_date, format_time
 from billing_client import Account, BillingClient, Money
 from bot.links import LinkSigner
 from bot.settings import Settings
-from bot.types import InboundMessage, Option, Reply
+from bot.types import InboundMessage, Option, OutboundMessage, Reply
 
 if TYPE_CHECKING:
     from bot.nlu import ParseResult
-    from bot.outbox import Outbox
+    from bot.registry import Registry
 
 Messages = Mapping[str, str]  # language code -> template
 
@@ -66,10 +67,12 @@ class TurnContext:
     state: FlowState
     billing: BillingClient
     links: LinkSigner
-    outbox: Outbox
+    registry: Registry
     settings: Settings
     now: datetime
     picked_option: bool = False
+    # Messages to send outside this reply; the engine stores them with the turn's result.
+    outgoing: list[OutboundMessage] = field(default_factory=list)
 
     @property
     def locale(self) -> str:
@@ -108,13 +111,24 @@ class TurnContext:
     def reply(self, text: str, *options: Option, link: str | None = None) -> Reply:
         return Reply(text=text, options=options, link=link)
 
+    def notify(self, message: OutboundMessage) -> None:
+        """Queue `message` for the outbox; stored in the same transaction as the turn's state."""
+        self.outgoing.append(message)
+
 
 class Intent:
-    """An intent handler: one-shot answers override `start`; flows also override `resume`."""
+    """An intent handler: one-shot answers override `start`; flows also override `resume`.
 
-    name: str = ""
+    Each intent declares what the rest of billbot derives from it: its canonical name (the NLU
+    label), its menu label (None keeps it off the menu), whether strangers may use it, and its
+    Rasa-format training file.
+    """
+
+    name: ClassVar[str] = ""
+    menu_label: ClassVar[Messages | None] = None
     # Whether someone the bot cannot identify may use it (barring a lost phone's SIM).
     allows_anonymous: ClassVar[bool] = False
+    training_file: ClassVar[Path | None] = None
 
     async def start(self, ctx: TurnContext) -> list[Reply]:
         raise NotImplementedError

@@ -20,6 +20,7 @@ from bot.clock import Clock
 from bot.phones import mask
 from bot.store.models import OutboxMessage
 from bot.store.sql import claim_write_lock, insert_ignore
+from bot.types import OutboundMessage
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -108,6 +109,16 @@ class Outbox:
         if created:
             await self.deliver_pending()
         return created
+
+    async def enqueue_message(self, message: OutboundMessage) -> bool:
+        """Store a neutral outbound message (its replies' texts, for now)."""
+        return await self.enqueue(
+            channel=message.channel,
+            recipient=message.address,
+            body="\n".join(reply.text for reply in message.replies),
+            kind=message.kind,
+            dedupe_key=message.dedupe_key,
+        )
 
     async def deliver_pending(self, *, limit: int = 100) -> int:
         """Deliver queued messages; returns how many were handled."""

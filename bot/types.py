@@ -65,3 +65,19 @@ class Reply:
             link_label=data.get("link_label"),
             image_url=data.get("image"),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """A message billbot sends outside an immediate reply (a notice, an alert, a receipt).
+
+    Channel-neutral: the replies are rendered by the channel's sender at delivery. The dedupe
+    key makes queueing it idempotent: the same key is stored (and sent) once.
+    """
+
+    channel: str  # "sms", "whatsapp", "telegram", "email", …
+    address: str  # the channel's address: E.164 phone, e-mail address, chat id
+    replies: tuple[Reply, ...]
+    kind: str  # e.g. "bar_notice", "payment_received", "pin_locked"
+    dedupe_key: str
+    account_id: int | None = None

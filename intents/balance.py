@@ -5,6 +5,7 @@ from __future__ import annotations
 from billing_client import Balance
 from bot.flow import Intent, TurnContext
 from bot.types import Option, Reply
+from intents.common import TRAINING
 
 PREPAID = {
     "en": "Your prepaid balance is {balance}.",
@@ -28,9 +29,13 @@ UNBILLED = {
 }
 PAY_NOW = {"en": "Pay now", "es": "Pagar ahora"}
 
+MENU_LABEL = {"en": "Balance and due date", "es": "Saldo y vencimiento"}
+
 
 class BalanceIntent(Intent):
     name = "balance"
+    menu_label = MENU_LABEL
+    training_file = TRAINING / "balance.yml"
 
     async def start(self, ctx: TurnContext) -> list[Reply]:
         assert ctx.account is not None

@@ -12,8 +12,8 @@ import uuid
 from billing_client import AccountLockedError, Line, VerificationError
 from bot.flow import Intent, TurnContext
 from bot.phones import PhoneError, display, normalize
-from bot.types import Option, Reply
-from intents.common import answer_is_yes, line_label, yes_no
+from bot.types import Option, OutboundMessage, Reply
+from intents.common import TRAINING, answer_is_yes, line_label, yes_no
 
 ASK_NUMBER = {
     "en": "I can block the SIM of a lost or stolen phone. What is that phone's number?",
@@ -90,9 +90,13 @@ NOTICE = {
 }
 _PIN = re.compile(r"\d{4,8}")
 
+MENU_LABEL = {"en": "Block a lost or stolen SIM", "es": "Bloquear una SIM perdida o robada"}
+
 
 class BarSimIntent(Intent):
     name = "bar_sim"
+    menu_label = MENU_LABEL
+    training_file = TRAINING / "bar_sim.yml"
     allows_anonymous = True
 
     async def start(self, ctx: TurnContext) -> list[Reply]:
@@ -228,12 +232,17 @@ def _line_named(ctx: TurnContext, lines: list[Line]) -> Line | None:
 
 async def _notify_holder(ctx: TurnContext, account_id: int, number: str, reference: str) -> None:
     """Tell the account holder by email: the lost phone itself can't receive a text."""
-    account = await ctx.billing.get_account(account_id)
-    body = ctx.say(NOTICE, number=number, reference=reference)
-    await ctx.outbox.enqueue(
-        channel="email",
-        recipient=account.email,
-        body=body,
-        kind="bar_notice",
-        dedupe_key=f"bar_notice:{reference}",
+    known = ctx.account is not None and ctx.account.id == account_id
+    account = ctx.account if known else await ctx.billing.get_account(account_id)
+    assert account is not None
+    notice = Reply(text=ctx.say(NOTICE, number=number, reference=reference))
+    ctx.notify(
+        OutboundMessage(
+            channel="email",
+            address=account.email,
+            replies=(notice,),
+            kind="bar_notice",
+            dedupe_key=f"bar_notice:{reference}",
+            account_id=account_id,
+        )
     )

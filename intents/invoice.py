@@ -7,6 +7,7 @@ from babel.dates import format_date
 from billing_client import InvoiceSummary
 from bot.flow import Intent, TurnContext
 from bot.types import Reply
+from intents.common import TRAINING
 
 HEADER = {"en": "Your latest invoices:", "es": "Tus últimas facturas:"}
 NONE = {"en": "You don't have any invoices yet.", "es": "Todavía no tienes facturas."}
@@ -25,9 +26,13 @@ FOOTER = {"en": "See them all here: {url}", "es": "Puedes verlas todas aquí: {u
 LINK_LABEL = {"en": "All invoices", "es": "Todas las facturas"}
 SHOWN = 3
 
+MENU_LABEL = {"en": "My invoices", "es": "Mis facturas"}
+
 
 class InvoiceIntent(Intent):
     name = "invoice"
+    menu_label = MENU_LABEL
+    training_file = TRAINING / "invoice.yml"
 
     async def start(self, ctx: TurnContext) -> list[Reply]:
         assert ctx.account is not None

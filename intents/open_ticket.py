@@ -7,7 +7,7 @@ import uuid
 
 from bot.flow import Intent, TurnContext
 from bot.types import Reply
-from intents.common import answer_is_yes, yes_no
+from intents.common import TRAINING, answer_is_yes, yes_no
 
 ASK = {
     "en": "Sorry to hear that. Please describe the problem in a message.",
@@ -49,9 +49,13 @@ _GENERIC = re.compile(
 MIN_WORDS = 2
 MAX_SUMMARY = 200
 
+MENU_LABEL = {"en": "Report a problem", "es": "Informar de un problema"}
+
 
 class OpenTicketIntent(Intent):
     name = "open_ticket"
+    menu_label = MENU_LABEL
+    training_file = TRAINING / "open_ticket.yml"
 
     async def start(self, ctx: TurnContext) -> list[Reply]:
         if ctx.account is None:

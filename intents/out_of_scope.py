@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 from bot.flow import Intent, TurnContext
+from bot.menu import menu
 from bot.types import Reply
-from intents.common import menu
+from intents.common import TRAINING
 
 GREETING = {
     "en": "Hi {name}! I'm billbot. Pick a number or tell me in your own words:",
@@ -31,6 +32,7 @@ _GREETING = re.compile(
 
 class OutOfScopeIntent(Intent):
     name = "out_of_scope"
+    training_file = TRAINING / "out_of_scope.yml"
     allows_anonymous = True
 
     async def start(self, ctx: TurnContext) -> list[Reply]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from billing_client import InvoiceSummary
 from bot.flow import Intent, TurnContext
 from bot.types import Option, Reply
+from intents.common import TRAINING
 
 PREPAID = {
     "en": "You're on prepaid, so there's no bill to pay. Your balance is {balance}.",
@@ -34,9 +35,13 @@ NOT_UNDERSTOOD = {
     "es": "Elige una de las facturas por su número.",
 }
 
+MENU_LABEL = {"en": "Pay my bill", "es": "Pagar mi factura"}
+
 
 class PayBillIntent(Intent):
     name = "pay_bill"
+    menu_label = MENU_LABEL
+    training_file = TRAINING / "pay_bill.yml"
 
     async def start(self, ctx: TurnContext) -> list[Reply]:
         assert ctx.account is not None

@@ -10,6 +10,7 @@ from billing_client import UsageCounter
 from bot.flow import Intent, TurnContext
 from bot.phones import display
 from bot.types import Reply
+from intents.common import TRAINING
 
 HEADER = {
     "en": "Your usage this cycle (ends {end}):",
@@ -31,9 +32,13 @@ KINDS = {
 }
 MB_PER_GB = 1024
 
+MENU_LABEL = {"en": "Data and usage", "es": "Datos y consumo"}
+
 
 class UsageIntent(Intent):
     name = "usage"
+    menu_label = MENU_LABEL
+    training_file = TRAINING / "usage.yml"
 
     async def start(self, ctx: TurnContext) -> list[Reply]:
         assert ctx.account is not None

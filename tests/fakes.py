@@ -201,16 +201,3 @@ class FakeBillingClient(BillingClient):
 
     async def list_audit(self, *, limit: int = 50) -> list[AuditEntry]:
         return self.audit[:limit]
-
-
-class RecordingOutbox:
-    """Stands in for bot.outbox.Outbox in unit tests: remembers what was enqueued."""
-
-    def __init__(self) -> None:
-        self.messages: list[dict[str, Any]] = []
-
-    async def enqueue(self, **message: Any) -> bool:
-        if any(m["dedupe_key"] == message["dedupe_key"] for m in self.messages):
-            return False
-        self.messages.append(message)
-        return True

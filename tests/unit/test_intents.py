@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 import pytest
 
 from billing_client import Account
 from bot.flow import FlowState, TurnContext
 from bot.links import LinkSigner
 from bot.nlu.types import Entity
-from bot.outbox import Outbox
 from bot.settings import Settings
-from bot.types import InboundMessage
+from bot.types import InboundMessage, OutboundMessage
 from intents.registry import default_registry
-from tests.fakes import NOW, FakeBillingClient, RecordingOutbox, parse
+from tests.fakes import NOW, FakeBillingClient, parse
 
 SETTINGS = Settings(demo=True, secret_key="unit-test-secret-key-0123")
 REGISTRY = default_registry()
@@ -25,7 +22,7 @@ class Chat:
 
     def __init__(self, account: Account | None) -> None:
         self.billing = FakeBillingClient()
-        self.outbox = RecordingOutbox()
+        self.outgoing: list[OutboundMessage] = []
         self.account = account
         self.state = FlowState()
 
@@ -38,12 +35,13 @@ class Chat:
             state=self.state,
             billing=self.billing,
             links=LinkSigner(SETTINGS.secret_key, SETTINGS.public_url),
-            outbox=cast(Outbox, self.outbox),
+            registry=REGISTRY,
             settings=SETTINGS,
             now=NOW,
         )
         handler = REGISTRY.get(self.state.flow if self.state.active else intent)
         replies = await (handler.resume(ctx) if self.state.active else handler.start(ctx))
+        self.outgoing += ctx.outgoing
         self.last = replies[-1]
         return "\n".join(reply.text for reply in replies)
 
@@ -97,7 +95,7 @@ async def test_bar_sim_picks_line_verifies_pin_confirms_and_bars(sam: Chat) -> N
     assert "B-000001" in done
     assert sam.billing.lines[11].status == "barred"
     assert sam.billing.lines[10].status == "active"
-    assert sam.outbox.messages[0]["recipient"] == "sam@example.com"
+    assert sam.outgoing[0].address == "sam@example.com"
     assert not sam.state.active
 
 

@@ -1,0 +1,42 @@
+"""The one registry of intents: the engine routes to these, the NLU learns their labels and the
+menu lists them. The composition root builds it (`intents.registry.default_registry`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from bot.flow import Intent, Messages
+
+FALLBACK = "out_of_scope"
+
+
+class Registry:
+    """Intent handlers by canonical name (DESIGN.md §3), in menu order."""
+
+    def __init__(self, intents: Iterable[Intent]) -> None:
+        self._by_name = {intent.name: intent for intent in intents}
+        if FALLBACK not in self._by_name:
+            raise ValueError(f"the registry needs a {FALLBACK!r} intent")
+
+    def get(self, name: str | None) -> Intent:
+        """The handler for `name`; the fallback for unknown names."""
+        return self._by_name.get(name or FALLBACK) or self._by_name[FALLBACK]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+    @property
+    def names(self) -> list[str]:
+        """Every intent name: the NLU's labels."""
+        return list(self._by_name)
+
+    @property
+    def menu_entries(self) -> list[tuple[str, Messages]]:
+        """(name, label) of the intents the menu lists, in registry order."""
+        return [(i.name, i.menu_label) for i in self._by_name.values() if i.menu_label]
+
+    @property
+    def training_files(self) -> list[Path]:
+        """Each intent's Rasa-format training file."""
+        return [i.training_file for i in self._by_name.values() if i.training_file is not None]
