@@ -11,7 +11,7 @@ from billing_client import (
     InvalidRequestError,
     NotFoundError,
 )
-from bot.flow import Messages
+from bot.i18n import Messages
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -12,6 +11,8 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_time
 
 from billing_client import Account, BillingClient, Money
+from bot import i18n
+from bot.i18n import Messages, PluralMessages
 from bot.links import LinkSigner
 from bot.settings import Settings
 from bot.types import InboundMessage, Option, OutboundMessage, Reply
@@ -19,8 +20,6 @@ from bot.types import InboundMessage, Option, OutboundMessage, Reply
 if TYPE_CHECKING:
     from bot.nlu import ParseResult
     from bot.registry import Registry
-
-Messages = Mapping[str, str]  # language code -> template
 
 
 @dataclass(slots=True)
@@ -92,8 +91,11 @@ class TurnContext:
 
     def say(self, messages: Messages, **values: Any) -> str:
         """The message in the customer's language (English when there is no translation)."""
-        template = messages.get(self.lang) or messages["en"]
-        return template.format(**values)
+        return i18n.say(messages, self.locale, **values)
+
+    def plural(self, messages: PluralMessages, count: int, **values: Any) -> str:
+        """The right plural form for `count` in the customer's language ("1 day", "5 days")."""
+        return i18n.plural(messages, self.locale, count, **values)
 
     def money(self, amount: Money) -> str:
         return amount.format(self.locale)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from bot.flow import Intent, Messages
+from bot.flow import Intent
+from bot.i18n import Messages
 
 FALLBACK = "out_of_scope"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -35,10 +35,19 @@ class Conversation(StoreBase):
 
 
 class InboundRecord(StoreBase):
-    """Every accepted inbound message, stored before it is acted on; unique per provider id."""
+    """Every accepted inbound message, stored before it is acted on; unique per provider id.
+
+    `text` never holds a secret: a PIN step's answer (or a PIN-looking text) is stored as a
+    placeholder from the start. The lease (`lease_token`, `leased_until`) says a worker is
+    answering it; a `received` row whose lease ran out is answered again (retry or sweep).
+    """
 
     __tablename__ = "bot_inbound"
-    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_bot_inbound_external"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id", name="uq_bot_inbound_external"),
+        Index("ix_bot_inbound_pending", "status", "leased_until"),
+        Index("ix_bot_inbound_account", "account_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
@@ -47,8 +56,24 @@ class InboundRecord(StoreBase):
     text: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     intent: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    status: Mapped[str] = mapped_column(String(20), default="received")  # received|handled|failed
+    # received (being answered, or orphaned) | handled | failed (final) | retry (transient)
+    status: Mapped[str] = mapped_column(String(20), default="received")
     replies: Mapped[list[Any]] = mapped_column(default=list)
+    as_phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    account_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    lease_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    leased_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    handled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class MetaValue(StoreBase):
+    """Small per-database facts billbot keeps for itself (e.g. the demo signing secret)."""
+
+    __tablename__ = "bot_meta"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
 
 
 class OutboxMessage(StoreBase):
