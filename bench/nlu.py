@@ -40,10 +40,11 @@ def heldout_texts(path: Path = HELDOUT) -> list[str]:
 
 def run_nlu(*, rounds: int = 5) -> NluResult:
     """Train the model as start-up does, then time `parse` on each held-out text."""
-    from bot.nlu import NluModel  # imported here: scikit-learn import time is not parse time
+    from bot.bootstrap import build_nlu  # imported here: import time is not parse time
+    from bot.settings import Settings
 
     started = time.perf_counter()
-    model = NluModel.from_directory()
+    model = build_nlu(Settings())
     train_seconds = time.perf_counter() - started
     texts = heldout_texts()
     latencies = []

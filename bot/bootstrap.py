@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import timedelta
+from pathlib import Path
 
 from billing_client.sql.client import SqlBillingClient
 from billing_client.sql.database import create_engine, session_factory
@@ -37,6 +38,22 @@ async def prepare_database(settings: Settings, *, clock: Clock | None = None) ->
         await engine.dispose()
 
 
+def build_nlu(settings: Settings, *, data: Path | None = None) -> NluModel:
+    """The intent classifier, its labels the registry's intent names.
+
+    Trained on each registered intent's training file, or on the Rasa files in the folder
+    `data` instead (`billbot nlu --data DIR`), whose intents must still be registered ones.
+    ValueError naming the file when training data is malformed or names an unknown intent.
+    """
+    registry = default_registry()
+    threshold, region = settings.nlu_threshold, settings.default_region
+    if data is None:
+        return NluModel.from_registry(registry, threshold=threshold, default_region=region)
+    return NluModel.from_directory(
+        data, labels=registry.names, threshold=threshold, default_region=region
+    )
+
+
 async def build_services(
     settings: Settings, *, clock: Clock | None = None, nlu: NluModel | None = None
 ) -> Services:
@@ -47,9 +64,7 @@ async def build_services(
     billing = SqlBillingClient(sessions)
     links = LinkSigner(settings.secret_key, settings.public_url)
     outbox = Outbox(sessions, clock, live=settings.delivery == "live")
-    nlu = nlu or NluModel.from_directory(
-        threshold=settings.nlu_threshold, default_region=settings.default_region
-    )
+    nlu = nlu or build_nlu(settings)
     engine = ConversationEngine(
         billing=billing,
         nlu=nlu,

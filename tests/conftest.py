@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from billing_client.sql.client import SqlBillingClient
 from billing_client.sql.database import create_engine, session_factory
 from billing_client.sql.seed import seed_demo
-from bot.bootstrap import build_services
+from bot.bootstrap import build_nlu, build_services
 from bot.clock import FakeClock
 from bot.migrate import upgrade
 from bot.nlu import NluModel
@@ -179,8 +179,8 @@ TEST_SECRET = "integration-test-secret-key"
 
 @pytest.fixture(scope="session")
 def nlu_model() -> NluModel:
-    """The real classifier, trained once per test run."""
-    return NluModel.from_directory()
+    """The real classifier as the composition root builds it, trained once per test run."""
+    return build_nlu(Settings())
 
 
 @pytest.fixture

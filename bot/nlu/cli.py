@@ -1,5 +1,7 @@
 """`billbot nlu parse|predict|eval`: try the classifier, batch-predict, and score it.
 
+The model comes from the composition root (`bot.bootstrap.build_nlu`), so its labels are the
+intent registry's names; `eval` accepts only those labels.
 Exit codes: 0 ok, 2 bad usage or input (one line on stderr), 1 failure.
 """
 
@@ -8,17 +10,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
+from bot import bootstrap
 from bot.nlu.evaluate import evaluate
 from bot.nlu.model import NluModel
-from bot.nlu.types import INTENTS, ParseResult
+from bot.nlu.types import ParseResult
 from bot.settings import Settings, SettingsError
 
 OK, FAILURE, BAD_INPUT = 0, 1, 2
 Command = Callable[[argparse.Namespace], int]
+Row = tuple[int, str, str]  # (line number, text, label)
 ParserT = TypeVar("ParserT", bound=argparse.ArgumentParser)
 
 
@@ -104,8 +109,9 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    pairs = read_labelled(args.file)
-    report = evaluate(_model(args), pairs)
+    rows = _read_rows(args.file)  # a bad file fails before the model is trained
+    model = _model(args)
+    report = evaluate(model, _known_labels(args.file, rows, model.labels))
     print(json.dumps(report.as_dict(), ensure_ascii=False) if args.json else report.format_text())
     if args.min_accuracy is not None and report.accuracy < args.min_accuracy:
         message = f"accuracy {report.accuracy:.3f} is below --min-accuracy {args.min_accuracy}"
@@ -113,30 +119,40 @@ def run_eval(args: argparse.Namespace) -> int:
     return OK
 
 
-def read_labelled(path: Path) -> list[tuple[str, str]]:
-    """(text, label) pairs from a JSON-lines file; CliError naming the line when one is bad."""
+def read_labelled(path: Path, labels: Collection[str]) -> list[tuple[str, str]]:
+    """(text, label) pairs from a JSON-lines file; CliError naming the line when one is bad
+    or its label is not among `labels` (a model's labels)."""
+    return _known_labels(path, _read_rows(path), labels)
+
+
+def _read_rows(path: Path) -> list[Row]:
     try:
         with path.open(encoding="utf-8") as lines:
-            pairs = [_labelled(number, line, path) for number, line in _lines(lines)]
+            rows = [_labelled(number, line, path) for number, line in _lines(lines)]
     except FileNotFoundError:
         raise CliError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
         raise CliError(f"{path}: cannot read: {reason}") from None
-    if not pairs:
+    if not rows:
         raise CliError(f"{path}: no examples")
-    return pairs
+    return rows
 
 
-def _labelled(number: int, line: str, path: Path) -> tuple[str, str]:
+def _labelled(number: int, line: str, path: Path) -> Row:
     try:
         row = _json_object(line)
-        text, label = _field(row, "text"), _field(row, "label")
+        return number, _field(row, "text"), _field(row, "label")
     except CliError as exc:
         raise CliError(f"{path}:{number}: {exc}") from None
-    if label not in INTENTS:
-        raise CliError(f"{path}:{number}: unknown label {label!r} (known: {', '.join(INTENTS)})")
-    return text, label
+
+
+def _known_labels(path: Path, rows: list[Row], labels: Collection[str]) -> list[tuple[str, str]]:
+    for number, _, label in rows:
+        if label not in labels:
+            known = ", ".join(labels)
+            raise CliError(f"{path}:{number}: unknown label {label!r} (known: {known})")
+    return [(text, label) for _, text, label in rows]
 
 
 def _lines(stream: TextIO) -> Iterator[tuple[int, str]]:
@@ -162,19 +178,22 @@ def _field(row: dict[str, Any], name: str) -> str:
 
 
 def _model(args: argparse.Namespace) -> NluModel:
-    threshold, region = args.threshold, args.region
-    if threshold is None or region is None:
+    """The composition root's model, with --threshold and --region over the settings."""
+    settings = Settings()  # both given on the command line: the environment is not consulted
+    if args.threshold is None or args.region is None:
         try:
             settings = Settings.from_env(checked=False)  # no secrets needed here
         except SettingsError as exc:
             raise CliError(str(exc)) from None
-        threshold = settings.nlu_threshold if threshold is None else threshold
-        region = settings.default_region if region is None else region
-    if not 0.0 <= threshold <= 1.0:
-        raise CliError(f"--threshold must be between 0 and 1, not {threshold}")
+    if args.threshold is not None:
+        settings = replace(settings, nlu_threshold=args.threshold)
+    if args.region is not None:
+        settings = replace(settings, default_region=args.region.upper())
+    if not 0.0 <= settings.nlu_threshold <= 1.0:
+        raise CliError(f"--threshold must be between 0 and 1, not {settings.nlu_threshold}")
     try:
-        return NluModel.from_directory(args.data, threshold=threshold, default_region=region)
-    except ValueError as exc:  # the training data is malformed
+        return bootstrap.build_nlu(settings, data=args.data)
+    except ValueError as exc:  # the training data is malformed or names an unknown intent
         raise CliError(str(exc), BAD_INPUT if args.data else FAILURE) from None
 
 

@@ -7,8 +7,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from bot.nlu.types import INTENTS
-
 if TYPE_CHECKING:
     from bot.nlu.model import NluModel
 
@@ -90,16 +88,20 @@ class EvalReport:
 
 
 def evaluate(model: NluModel, pairs: Sequence[tuple[str, str]]) -> EvalReport:
-    """Parse every (text, expected intent) pair and score the predictions."""
+    """Parse every (text, expected intent) pair and score the predictions.
+
+    Labels must be among the model's (`model.labels`, the registry's names); the report lists
+    intents in the model's label order.
+    """
     if not pairs:
         raise ValueError("nothing to evaluate: no examples")
-    unknown = sorted({label for _, label in pairs} - set(INTENTS))
+    unknown = sorted({label for _, label in pairs} - set(model.labels))
     if unknown:
-        raise ValueError(f"unknown labels {unknown}; expected one of {list(INTENTS)}")
+        raise ValueError(f"unknown labels {unknown}; expected one of {list(model.labels)}")
     results = [model.parse(text) for text, _ in pairs]
     predicted = [r.intent for r in results]
     expected = [label for _, label in pairs]
-    labels = [i for i in INTENTS if i in set(expected) | set(predicted)]
+    labels = [i for i in model.labels if i in set(expected) | set(predicted)]
     per_intent = {label: _scores(label, expected, predicted) for label in labels}
     mistakes = tuple(
         Mistake(r.text, want, r.intent, r.confidence)

@@ -1,8 +1,13 @@
-"""The intent classifier: normalise, fix typos, featurise, logistic regression, threshold."""
+"""The intent classifier: normalise, fix typos, featurise, logistic regression, threshold.
+
+The model knows no intent names of its own: its labels come from whoever trains it, and in
+billbot that is the intent registry (`NluModel.from_registry`), so the NLU, the engine and the
+menu share one list. Training data naming an intent outside the labels is refused.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,20 +17,16 @@ from numpy.typing import NDArray
 from bot.nlu.entities import extract_entities
 from bot.nlu.normalize import fold_repeats, normalize
 from bot.nlu.spelling import SpellFixer
-from bot.nlu.training import load_training_data
-from bot.nlu.types import INTENTS, OUT_OF_SCOPE, ParseResult
+from bot.nlu.training import load_labelled_files, training_files
+from bot.nlu.types import OUT_OF_SCOPE, ParseResult
 
 if TYPE_CHECKING:
     from sklearn.linear_model import LogisticRegression
 
     from bot.nlu.features import Featurizer
+    from bot.registry import Registry
 
-
-def default_data_directory() -> Path:
-    """The training files shipped with billbot: intents/nlu/*.yml."""
-    import intents
-
-    return Path(intents.__file__).resolve().parent / "nlu"
+DEFAULT_THRESHOLD = 0.45
 
 
 def prepare(text: str) -> str:
@@ -39,16 +40,18 @@ class NluModel:
     def __init__(
         self,
         *,
+        labels: Sequence[str],
         featurizer: Featurizer,
         classifier: LogisticRegression,
         spelling: SpellFixer,
         threshold: float,
         default_region: str,
     ) -> None:
+        self.labels: tuple[str, ...] = tuple(labels)
         self._featurizer = featurizer
         self._classifier = classifier
         self._spelling = spelling
-        self._labels: tuple[str, ...] = tuple(str(c) for c in classifier.classes_)
+        self._classes: tuple[str, ...] = tuple(str(c) for c in classifier.classes_)
         self._coef: NDArray[np.float64] = np.asarray(classifier.coef_, dtype=np.float64)
         self._intercept: NDArray[np.float64] = np.asarray(classifier.intercept_, dtype=np.float64)
         self.threshold = threshold
@@ -59,17 +62,25 @@ class NluModel:
         cls,
         examples: Sequence[tuple[str, str]],
         *,
-        threshold: float = 0.45,
+        labels: Iterable[str],
+        threshold: float = DEFAULT_THRESHOLD,
         default_region: str = "US",
     ) -> NluModel:
-        """Fit on (text, intent) pairs; deterministic for the same examples in the same order."""
-        _check_examples(examples, threshold)
+        """Fit on (text, intent) pairs; deterministic for the same examples in the same order.
+
+        `labels` are every intent the model may answer with (the registry's names); they must
+        include `OUT_OF_SCOPE`, the answer below the threshold. An intent among the labels with
+        no examples is never predicted.
+        """
+        known = tuple(dict.fromkeys(labels))
+        _check_examples(examples, known, threshold)
         from bot.nlu.fitting import fit  # scikit-learn loads only when a model is trained
 
         texts = [prepare(text) for text, _ in examples]
         featurizer, classifier = fit(texts, [intent for _, intent in examples])
         spelling = SpellFixer(word for text in texts for word in text.split())
         return cls(
+            labels=known,
             featurizer=featurizer,
             classifier=classifier,
             spelling=spelling,
@@ -78,16 +89,53 @@ class NluModel:
         )
 
     @classmethod
-    def from_directory(
+    def from_files(
         cls,
-        path: Path | None = None,
+        files: Iterable[Path],
         *,
-        threshold: float = 0.45,
+        labels: Iterable[str],
+        threshold: float = DEFAULT_THRESHOLD,
         default_region: str = "US",
     ) -> NluModel:
-        """Train on the Rasa-format files in `path` (default: billbot's own intents/nlu)."""
-        examples = load_training_data(default_data_directory() if path is None else path)
-        return cls.train(examples, threshold=threshold, default_region=default_region)
+        """Train on Rasa-format files, read in the given order.
+
+        ValueError naming the file when one is malformed or names an intent outside `labels`.
+        """
+        known = tuple(dict.fromkeys(labels))
+        examples = load_labelled_files(files, known)
+        return cls.train(
+            examples, labels=known, threshold=threshold, default_region=default_region
+        )
+
+    @classmethod
+    def from_registry(
+        cls,
+        registry: Registry,
+        *,
+        threshold: float = DEFAULT_THRESHOLD,
+        default_region: str = "US",
+    ) -> NluModel:
+        """Train on each registered intent's training file; the registry's names are the labels."""
+        return cls.from_files(
+            dict.fromkeys(registry.training_files),  # two intents may share one file
+            labels=registry.names,
+            threshold=threshold,
+            default_region=default_region,
+        )
+
+    @classmethod
+    def from_directory(
+        cls,
+        path: Path,
+        *,
+        labels: Iterable[str],
+        threshold: float = DEFAULT_THRESHOLD,
+        default_region: str = "US",
+    ) -> NluModel:
+        """Train on every *.yml / *.yaml file in `path` (in file-name order), e.g. `--data DIR`."""
+        return cls.from_files(
+            training_files(path), labels=labels, threshold=threshold, default_region=default_region
+        )
 
     def parse(self, text: str) -> ParseResult:
         """Classify `text` and pull out its entities. Never raises on odd input."""
@@ -101,26 +149,30 @@ class NluModel:
         return ParseResult(text, intent, confidence, entities, ranking)
 
     def _rank(self, prepared: str) -> tuple[tuple[str, float], ...]:
-        pairs = zip(self._labels, self._probabilities(prepared), strict=True)
+        pairs = zip(self._classes, self._probabilities(prepared), strict=True)
         return tuple(sorted(pairs, key=lambda pair: (-pair[1], pair[0])))
 
     def _probabilities(self, prepared: str) -> list[float]:
         """What `predict_proba` returns, computed from the sparse vector directly."""
         indices, values = self._featurizer.vector(prepared)
         scores = self._coef[:, indices] @ values + self._intercept
-        if len(self._labels) == 2:  # binary logistic regression keeps one row of weights
+        if len(self._classes) == 2:  # binary logistic regression keeps one row of weights
             positive = float(0.5 * (1.0 + np.tanh(scores[0] / 2.0)))  # sigmoid, overflow-free
             return [1.0 - positive, positive]
         exp = np.exp(scores - scores.max())
         return [float(p) for p in exp / exp.sum()]
 
 
-def _check_examples(examples: Sequence[tuple[str, str]], threshold: float) -> None:
+def _check_examples(
+    examples: Sequence[tuple[str, str]], labels: tuple[str, ...], threshold: float
+) -> None:
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold must be between 0 and 1, not {threshold}")
-    labels = {intent for _, intent in examples}
-    unknown = sorted(labels - set(INTENTS))
+    if OUT_OF_SCOPE not in labels:
+        raise ValueError(f"the labels must include {OUT_OF_SCOPE!r}, the answer below threshold")
+    trained = {intent for _, intent in examples}
+    unknown = sorted(trained - set(labels))
     if unknown:
-        raise ValueError(f"unknown intents {unknown}; the NLU knows {list(INTENTS)}")
-    if len(labels) < 2:
+        raise ValueError(f"unknown intents {unknown}; the labels are {list(labels)}")
+    if len(trained) < 2:
         raise ValueError("training needs examples of at least two intents")

@@ -11,6 +11,7 @@ nlu:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +26,37 @@ _SKIPPED_KEYS = ("synonym", "regex", "lookup")  # Rasa item kinds that hold no e
 
 def load_training_data(path: Path) -> list[Example]:
     """(text, intent) pairs from every *.yml / *.yaml file in `path`, in file-name order."""
+    return [example for file in training_files(path) for example in load_file(file)]
+
+
+def training_files(path: Path) -> list[Path]:
+    """The *.yml / *.yaml files in the folder `path`, in file-name order; ValueError if none."""
     if not path.is_dir():
         raise ValueError(f"{path}: not a folder of training files")
     files = sorted(p for p in path.iterdir() if p.suffix in (".yml", ".yaml") and p.is_file())
     if not files:
         raise ValueError(f"{path}: no *.yml training files")
-    return [example for file in files for example in load_file(file)]
+    return files
+
+
+def load_labelled_files(files: Iterable[Path], labels: Iterable[str]) -> list[Example]:
+    """The examples of `files`, in order; ValueError naming the file that is missing, malformed
+    or teaches an intent outside `labels` (a name nothing would handle)."""
+    known = list(dict.fromkeys(labels))
+    examples: list[Example] = []
+    for file in files:
+        if not file.is_file():
+            raise ValueError(f"{file.name}: no such training file ({file})")
+        found = load_file(file)
+        unknown = sorted({intent for _, intent in found} - set(known))
+        if unknown:
+            names = ", ".join(repr(name) for name in unknown)
+            what = (
+                "is not a registered intent" if len(unknown) == 1 else "are not registered intents"
+            )
+            raise ValueError(f"{file.name}: {names} {what} (known: {', '.join(known)})")
+        examples += found
+    return examples
 
 
 def load_file(path: Path) -> list[Example]:

@@ -1,19 +1,14 @@
-"""The NLU's public result types and the canonical intent names (DESIGN.md §3)."""
+"""The NLU's public result types.
+
+The intent names are not listed here: the intent registry (`bot.registry.Registry`) is the one
+list, and a model learns its labels from it. Only the fallback has a fixed name.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-OUT_OF_SCOPE = "out_of_scope"
-INTENTS: tuple[str, ...] = (
-    "balance",
-    "pay_bill",
-    "bar_sim",
-    "open_ticket",
-    "usage",
-    "invoice",
-    OUT_OF_SCOPE,
-)
+OUT_OF_SCOPE = "out_of_scope"  # the answer below the confidence threshold (DESIGN.md §3)
 ENTITY_KINDS: tuple[str, ...] = ("phone", "amount", "yes_no", "option")
 
 

@@ -9,15 +9,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.nlu import INTENTS, OUT_OF_SCOPE, NluModel, evaluate, load_training_data
-from bot.nlu.model import default_data_directory, prepare
+from bot.bootstrap import build_nlu
+from bot.nlu import OUT_OF_SCOPE, NluModel, evaluate, load_labelled_files
+from bot.nlu.model import prepare
+from bot.settings import Settings
+from intents.registry import default_registry
 
 HELDOUT = Path(__file__).resolve().parents[1] / "data" / "nlu_heldout.jsonl"
+REGISTRY = default_registry()
+INTENTS = REGISTRY.names
+TWO = ["pay_bill", OUT_OF_SCOPE]  # the labels of the tiny models below
 
 
 @pytest.fixture(scope="module")
 def model() -> NluModel:
-    return NluModel.from_directory()
+    return NluModel.from_registry(REGISTRY)
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +48,7 @@ def test_heldout_set_is_big_and_uses_only_canonical_labels(
 
 
 def test_no_heldout_text_appears_in_the_training_data(heldout: list[tuple[str, str]]) -> None:
-    trained = {prepare(text) for text, _ in load_training_data(default_data_directory())}
+    trained = {prepare(text) for text, _ in load_labelled_files(REGISTRY.training_files, INTENTS)}
     assert "" not in trained  # so emoji-only held-out texts cannot collide either
     assert [text for text, _ in heldout if prepare(text) in trained] == []
 
@@ -60,7 +66,7 @@ def test_heldout_accuracy_and_macro_f1_hold(
 
 
 def test_two_trainings_give_identical_predictions(heldout: list[tuple[str, str]]) -> None:
-    first, second = NluModel.from_directory(), NluModel.from_directory()
+    first, second = NluModel.from_registry(REGISTRY), NluModel.from_registry(REGISTRY)
     for text, _ in heldout:
         a, b = first.parse(text), second.parse(text)
         assert (a.intent, a.confidence, a.ranking) == (b.intent, b.confidence, b.ranking)
@@ -94,7 +100,7 @@ def test_fast_path_matches_scikit_learn(model: NluModel, heldout: list[tuple[str
 
 
 def test_below_threshold_becomes_out_of_scope() -> None:
-    strict = NluModel.from_directory(threshold=1.0)
+    strict = NluModel.from_registry(REGISTRY, threshold=1.0)
     result = strict.parse("hi, I was wondering about something on my account")
     assert result.intent == OUT_OF_SCOPE
     assert result.confidence < 1.0
@@ -103,22 +109,28 @@ def test_below_threshold_becomes_out_of_scope() -> None:
 
 def test_threshold_outside_zero_to_one_is_refused() -> None:
     with pytest.raises(ValueError, match="threshold"):
-        NluModel.train([("pay", "pay_bill"), ("hi", OUT_OF_SCOPE)], threshold=1.5)
+        NluModel.train([("pay", "pay_bill"), ("hi", OUT_OF_SCOPE)], labels=TWO, threshold=1.5)
 
 
-def test_training_refuses_labels_that_are_not_canonical() -> None:
+def test_training_refuses_examples_outside_the_labels() -> None:
     with pytest.raises(ValueError, match="greet"):
-        NluModel.train([("hello", "greet"), ("pay my bill", "pay_bill")])
+        NluModel.train([("hello", "greet"), ("pay my bill", "pay_bill")], labels=INTENTS)
+
+
+def test_training_refuses_labels_without_the_out_of_scope_fallback() -> None:
+    with pytest.raises(ValueError, match=OUT_OF_SCOPE):
+        NluModel.train([("pay", "pay_bill"), ("owe", "balance")], labels=["pay_bill", "balance"])
 
 
 def test_training_needs_two_intents() -> None:
     with pytest.raises(ValueError, match="two intents"):
-        NluModel.train([("pay my bill", "pay_bill"), ("pay now", "pay_bill")])
+        NluModel.train([("pay my bill", "pay_bill"), ("pay now", "pay_bill")], labels=TWO)
 
 
 def test_a_two_intent_model_still_parses() -> None:
     tiny = NluModel.train(
-        [("pay my bill", "pay_bill"), ("pay now", "pay_bill"), ("hello", OUT_OF_SCOPE)]
+        [("pay my bill", "pay_bill"), ("pay now", "pay_bill"), ("hello", OUT_OF_SCOPE)],
+        labels=TWO,
     )
     result = tiny.parse("pay the bill")
     assert result.intent == "pay_bill"
@@ -314,10 +326,22 @@ def test_ten_thousand_characters_of_noise_are_out_of_scope(model: NluModel, text
     assert _intent(model, text) == OUT_OF_SCOPE
 
 
-def test_default_data_directory_is_the_installed_intents_folder() -> None:
-    folder = default_data_directory()
-    assert folder.name == "nlu" and folder.parent.name == "intents"
-    assert sorted(p.stem for p in folder.glob("*.yml")) == sorted(INTENTS)
+def test_the_model_labels_are_the_registry_names_in_registry_order(model: NluModel) -> None:
+    assert model.labels == tuple(REGISTRY.names)
+    assert {name for name, _ in model.parse("what do i owe").ranking} == set(INTENTS)
+
+
+def test_the_composition_root_builds_the_model_from_the_registry_and_settings() -> None:
+    built = build_nlu(Settings(nlu_threshold=0.6, default_region="GB"))
+    assert built.labels == tuple(INTENTS)
+    assert (built.threshold, built.default_region) == (0.6, "GB")
+    assert built.parse("what do i owe").intent == "balance"
+
+
+def test_each_registered_intent_has_its_own_training_file() -> None:
+    files = REGISTRY.training_files
+    assert sorted(path.stem for path in files) == sorted(INTENTS)
+    assert all(path.is_file() and path.parent.name == "nlu" for path in files)
 
 
 def test_random_input_never_crashes(model: NluModel) -> None:

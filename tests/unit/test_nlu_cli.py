@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.nlu import INTENTS
 from bot.nlu.__main__ import main
 from bot.nlu.cli import register
+from intents.registry import default_registry
 
 HELDOUT = Path(__file__).resolve().parents[1] / "data" / "nlu_heldout.jsonl"
+INTENTS = default_registry().names
 Run = tuple[int, str, str]
 Runner = Callable[..., Run]
 
@@ -156,6 +157,14 @@ def test_eval_bad_input_exits_2_with_one_line(
     assert message in _one_line(err)
 
 
+def test_eval_names_the_registry_intents_as_the_known_labels(run: Runner, tmp_path: Path) -> None:
+    file = tmp_path / "gold.jsonl"
+    file.write_text('{"text": "hi", "label": "greeting"}\n', encoding="utf-8")
+    code, _, err = run("nlu", "eval", str(file))
+    assert code == 2
+    assert f"(known: {', '.join(INTENTS)})" in _one_line(err)
+
+
 def test_eval_missing_file_exits_2(run: Runner, tmp_path: Path) -> None:
     code, _, err = run("nlu", "eval", str(tmp_path / "nope.jsonl"))
     assert code == 2
@@ -178,6 +187,19 @@ def test_malformed_training_folder_exits_2(run: Runner, tmp_path: Path) -> None:
     code, _, err = run("nlu", "parse", "hi", "--data", str(tmp_path))
     assert code == 2
     assert "broken.yml" in _one_line(err)
+
+
+def test_training_folder_teaching_an_unregistered_intent_exits_2(
+    run: Runner, tmp_path: Path
+) -> None:
+    (tmp_path / "extra.yml").write_text(
+        "nlu:\n- intent: greet\n  examples: |\n    - hello\n"
+        "- intent: out_of_scope\n  examples: |\n    - tell me a joke\n",
+        encoding="utf-8",
+    )
+    code, out, err = run("nlu", "parse", "hello", "--data", str(tmp_path))
+    assert (code, out) == (2, "")
+    assert "extra.yml: 'greet' is not a registered intent" in _one_line(err)
 
 
 def test_threshold_outside_zero_to_one_exits_2(run: Runner) -> None:

@@ -222,7 +222,10 @@ def test_odd_input_never_crashes(text: str) -> None:
 def test_parse_result_entity_lookup(tmp_path: object) -> None:
     from bot.nlu import NluModel
 
-    model = NluModel.train([("pay my bill", "pay_bill"), ("hello", "out_of_scope")])
+    model = NluModel.train(
+        [("pay my bill", "pay_bill"), ("hello", "out_of_scope")],
+        labels=["pay_bill", "out_of_scope"],
+    )
     result = model.parse("pay $20 for 2025550103")
     assert result.entity("amount") == Entity("amount", "20.00", "$20")
     assert result.entity("phone") == Entity("phone", "+12025550103", "2025550103")

@@ -16,11 +16,12 @@ TRAIN = [
     ("hello", "out_of_scope"),
     ("tell me a joke", "out_of_scope"),
 ]
+LABELS = ("balance", "pay_bill", "out_of_scope")  # the model's labels, in report order
 
 
 @pytest.fixture(scope="module")
 def model() -> NluModel:
-    return NluModel.train(TRAIN, threshold=0.0)
+    return NluModel.train(TRAIN, labels=LABELS, threshold=0.0)
 
 
 def test_perfect_predictions(model: NluModel) -> None:
@@ -78,3 +79,13 @@ def test_unknown_labels_and_empty_input_are_refused(model: NluModel) -> None:
         evaluate(model, [("hi", "greet")])
     with pytest.raises(ValueError, match="no examples"):
         evaluate(model, [])
+
+
+def test_labels_are_checked_against_the_model_labels_not_a_fixed_list(model: NluModel) -> None:
+    with pytest.raises(ValueError, match=r"'bar_sim'.*\['balance', 'pay_bill', 'out_of_scope'\]"):
+        evaluate(model, [("block my sim", "bar_sim")])
+
+
+def test_report_lists_intents_in_the_model_label_order() -> None:
+    reordered = NluModel.train(TRAIN, labels=("out_of_scope", "pay_bill", "balance"), threshold=0)
+    assert list(evaluate(reordered, TRAIN).per_intent) == ["out_of_scope", "pay_bill", "balance"]

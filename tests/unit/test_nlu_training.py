@@ -7,9 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.nlu import INTENTS, OUT_OF_SCOPE, load_training_data
-from bot.nlu.model import default_data_directory, prepare
+from bot.flow import Intent
+from bot.nlu import OUT_OF_SCOPE, NluModel, load_labelled_files, load_training_data
+from bot.nlu.model import prepare
 from bot.nlu.training import load_file, strip_annotations
+from bot.registry import Registry
+from intents.registry import default_registry
+
+REGISTRY = default_registry()
+INTENTS = REGISTRY.names
 
 
 def _write(folder: Path, name: str, text: str) -> Path:
@@ -108,16 +114,75 @@ def test_missing_or_empty_folder_is_a_clear_error(tmp_path: Path) -> None:
         load_training_data(tmp_path / "missing")
 
 
+# --- training from a registry ------------------------------------------------------------------
+
+
+def _intent(intent_name: str, file: Path | None) -> Intent:
+    class Declared(Intent):
+        name = intent_name
+        training_file = file
+
+    return Declared()
+
+
+def _tiny_registry(folder: Path, extra: str = "") -> Registry:
+    pay = _write(folder, "pay.yml", "nlu:\n- intent: pay\n  examples: |\n    - pay my bill\n")
+    other = _write(
+        folder,
+        "other.yml",
+        "nlu:\n- intent: out_of_scope\n  examples: |\n    - tell me a joke\n    - hello\n" + extra,
+    )
+    return Registry(
+        [_intent("pay", pay), _intent("menu_only", None), _intent(OUT_OF_SCOPE, other)]
+    )
+
+
+def test_a_registry_gives_the_model_its_labels_and_training_files(tmp_path: Path) -> None:
+    model = NluModel.from_registry(_tiny_registry(tmp_path))
+    assert model.labels == ("pay", "menu_only", OUT_OF_SCOPE)
+    assert model.parse("pay the bill please").intent == "pay"
+
+
+def test_a_registered_intent_without_a_training_file_is_never_predicted(tmp_path: Path) -> None:
+    model = NluModel.from_registry(_tiny_registry(tmp_path))
+    assert {name for name, _ in model.parse("pay my bill").ranking} == {"pay", OUT_OF_SCOPE}
+
+
+def test_a_training_file_naming_an_unregistered_intent_is_refused_by_name(
+    tmp_path: Path,
+) -> None:
+    registry = _tiny_registry(tmp_path, "- intent: greet\n  examples: |\n    - hi there\n")
+    with pytest.raises(ValueError, match=r"other\.yml: 'greet' is not a registered intent"):
+        NluModel.from_registry(registry)
+
+
+def test_a_missing_training_file_is_refused_by_name(tmp_path: Path) -> None:
+    registry = Registry([_intent("pay", tmp_path / "gone.yml"), _intent(OUT_OF_SCOPE, None)])
+    with pytest.raises(ValueError, match=r"gone\.yml: no such training file"):
+        NluModel.from_registry(registry)
+
+
+def test_labelled_files_list_every_unknown_intent(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "mixed.yml",
+        "nlu:\n- intent: greet\n  examples: |\n    - hi\n"
+        "- intent: bye\n  examples: |\n    - ciao\n",
+    )
+    with pytest.raises(ValueError, match=r"mixed\.yml: 'bye', 'greet' are not registered intents"):
+        load_labelled_files([path], INTENTS)
+
+
 # --- billbot's own training files ---------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def shipped() -> list[tuple[str, str]]:
-    return load_training_data(default_data_directory())
+    return load_labelled_files(REGISTRY.training_files, INTENTS)
 
 
 def test_one_file_per_intent_holding_only_that_intent() -> None:
-    for path in sorted(default_data_directory().glob("*.yml")):
+    for path in REGISTRY.training_files:
         assert {intent for _, intent in load_file(path)} == {path.stem}
 
 
