@@ -20,8 +20,12 @@ DUE = {
     "es": "Debes {amount}, con vencimiento el {due}.",
 }
 OVERDUE = {
-    "en": "You owe {amount}. It was due {due} and is {days} day(s) overdue.",
-    "es": "Debes {amount}. Vencía el {due} y lleva {days} día(s) de retraso.",
+    "en": "You owe {amount}. It was due {due} and is {days} overdue.",
+    "es": "Debes {amount}. Vencía el {due} y lleva {days} de retraso.",
+}
+DAYS = {
+    "en": {"one": "{count} day", "other": "{count} days"},
+    "es": {"one": "{count} día", "other": "{count} días"},
 }
 UNBILLED = {
     "en": "Charges so far this cycle, not yet billed: {amount}.",
@@ -61,5 +65,5 @@ def _amount_due_text(ctx: TurnContext, balance: Balance) -> str:
     amount, due = ctx.money(balance.amount_due), ctx.date(balance.next_due_on)
     if not balance.overdue:
         return ctx.say(DUE, amount=amount, due=due)
-    days = (ctx.today - balance.next_due_on).days
+    days = ctx.plural(DAYS, (ctx.today - balance.next_due_on).days)
     return ctx.say(OVERDUE, amount=amount, due=due, days=days)

@@ -16,8 +16,12 @@ NOTHING_DUE = {
     "es": "No tienes nada pendiente de pago.",
 }
 WHICH = {
-    "en": "You have {count} open bills. Which one do you want to pay?",
-    "es": "Tienes {count} facturas pendientes. ¿Cuál quieres pagar?",
+    "en": "You have {bills}. Which one do you want to pay?",
+    "es": "Tienes {bills}. ¿Cuál quieres pagar?",
+}
+OPEN_BILLS = {
+    "en": {"one": "{count} open bill", "other": "{count} open bills"},
+    "es": {"one": "{count} factura pendiente", "other": "{count} facturas pendientes"},
 }
 LINK = {
     "en": (
@@ -75,7 +79,8 @@ def _choose(ctx: TurnContext, invoices: list[InvoiceSummary], text: str | None =
         Option(f"{inv.number} — {ctx.money(inv.amount_due)}", f"invoice:{inv.id}")
         for inv in invoices
     ]
-    return ctx.reply(text or ctx.say(WHICH, count=len(invoices)), *options)
+    bills = ctx.plural(OPEN_BILLS, len(invoices))
+    return ctx.reply(text or ctx.say(WHICH, bills=bills), *options)
 
 
 async def _link_reply(ctx: TurnContext, invoice: InvoiceSummary) -> Reply:

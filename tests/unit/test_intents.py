@@ -60,7 +60,7 @@ async def test_balance_shows_overdue_amount_due_date_and_unbilled(sam: Chat) -> 
     text = await sam.say("what do i owe", "balance")
     assert "$118.45" in text
     assert "November 16, 2026" in text
-    assert "5 day(s) overdue" in text
+    assert "5 days overdue" in text
     assert "$3.10" in text
     assert [o.value for o in sam.last.options] == ["intent:pay_bill"]
 
