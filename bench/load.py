@@ -1,96 +1,131 @@
-"""A bounded closed-loop load: N requests shared by C concurrent clients, each its own session."""
+"""The fallback load client: several Python processes of httpx clients, when wrk is missing.
+
+One Python process caps the baseline (721 req/s against the bare endpoint, where wrk got
+3,380), so the connections are spread over PROCESSES processes. Each connection is a closed
+loop (one request at a time) cycling through its own slice of the session pool, so no two
+in-flight requests ever share a session. Still slower than wrk: prefer wrk's figures.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import statistics
+import os
 import time
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
 
 import httpx
 
-ALEX = "+12025550101"
+from bench.results import LoadResult
+from bench.results import percentile as percentile  # bench.nlu imports it from here
+from bench.sessions import ALEX
+
+
+def default_processes() -> int:
+    """Two client processes per core: enough that the client is not the bottleneck."""
+    return max(2, 2 * (os.cpu_count() or 1))
+
+
+@dataclass(slots=True)
+class Tally:
+    """What one client process saw: latencies (seconds) of 2xx answers and failures by kind."""
+
+    latencies: list[float] = field(default_factory=list)
+    errors: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+    first_failure: str = ""
+
+    def merge(self, other: Tally) -> None:
+        self.latencies += other.latencies
+        self.errors.update(other.errors)
+        self.seconds = max(self.seconds, other.seconds)
+        self.first_failure = self.first_failure or other.first_failure
+
+    def fail(self, kind: str, detail: str) -> None:
+        self.errors[kind] += 1
+        self.first_failure = self.first_failure or detail[:200]
 
 
 @dataclass(frozen=True, slots=True)
-class LoadResult:
-    """What one load run measured; latencies in seconds."""
+class ProcessClient:
+    """`connections` closed-loop httpx clients spread over `processes` processes."""
 
-    name: str
-    requests: int  # answered with 200; latencies are of these only
-    errors: int  # any other status, or no answer at all
-    seconds: float
-    latencies: tuple[float, ...]
-    error_kinds: tuple[tuple[str, int], ...] = ()
+    connections: int
+    processes: int
+    phone: str = ALEX
 
     @property
-    def per_second(self) -> float:
-        """Successful messages per second of wall time."""
-        return self.requests / self.seconds if self.seconds else 0.0
+    def label(self) -> str:
+        return f"{self.processes} Python client processes (httpx; wrk not available)"
 
-    @property
-    def p50_ms(self) -> float:
-        """Median latency of the successful requests, in milliseconds."""
-        return percentile(self.latencies, 50) * 1000
-
-    @property
-    def p99_ms(self) -> float:
-        """99th percentile latency of the successful requests, in milliseconds."""
-        return percentile(self.latencies, 99) * 1000
-
-
-def percentile(values: tuple[float, ...] | list[float], pct: int) -> float:
-    """Nearest-rank style percentile via statistics.quantiles (inclusive)."""
-    if len(values) < 2:
-        return values[0] if values else 0.0
-    return statistics.quantiles(values, n=100, method="inclusive")[pct - 1]
+    def run(self, name: str, base_url: str, sessions: Sequence[str], seconds: float) -> LoadResult:
+        """One timed run; every process starts at once and stops after `seconds`."""
+        shares = split(list(sessions), self.connections, max(1, self.processes))
+        total = Tally()
+        with ProcessPoolExecutor(len(shares), mp_context=get_context("spawn")) as pool:
+            futures = [
+                pool.submit(run_process, base_url, share, seconds, self.phone) for share in shares
+            ]
+            for future in futures:
+                total.merge(future.result())
+        return to_result(name, total)
 
 
-async def run_load(
-    name: str, base_url: str, *, requests: int, concurrency: int, time_limit: float
-) -> LoadResult:
-    """Send `requests` 'balance' messages; stops early (and counts what finished) at the limit."""
-    budget = iter(range(requests))
-    latencies: list[float] = []
-    errors: Counter[str] = Counter()
-    deadline = time.monotonic() + time_limit
+def split(sessions: list[str], connections: int, processes: int) -> list[list[list[str]]]:
+    """Per process, per connection, its sessions: connection i gets every i-th session."""
+    per_connection = [sessions[i :: max(1, connections)] or sessions for i in range(connections)]
+    shares = [per_connection[p::processes] for p in range(processes)]
+    return [share for share in shares if share]
+
+
+def to_result(name: str, tally: Tally) -> LoadResult:
+    """Merged latencies in milliseconds and errors by kind."""
+    return LoadResult(
+        name=name,
+        requests=len(tally.latencies),
+        errors=tally.errors.total(),
+        seconds=tally.seconds,
+        p50_ms=percentile(tally.latencies, 50) * 1000,
+        p99_ms=percentile(tally.latencies, 99) * 1000,
+        error_kinds=tuple(sorted(tally.errors.items())),
+        first_failure=tally.first_failure,
+    )
+
+
+def run_process(base_url: str, share: list[list[str]], seconds: float, phone: str) -> Tally:
+    """A child process: one event loop running one client per connection of its share."""
+    return asyncio.run(run_clients(base_url, share, seconds, phone))
+
+
+async def run_clients(base_url: str, share: list[list[str]], seconds: float, phone: str) -> Tally:
+    tally = Tally()
+    deadline = time.monotonic() + seconds
     started = time.perf_counter()
-    workers = [
-        client_loop(base_url, budget, latencies, errors, deadline) for _ in range(concurrency)
-    ]
-    await asyncio.gather(*workers)
-    elapsed = time.perf_counter() - started
-    kinds = tuple(sorted(errors.items()))
-    return LoadResult(name, len(latencies), errors.total(), elapsed, tuple(latencies), kinds)
+    await asyncio.gather(*(client_loop(base_url, own, deadline, phone, tally) for own in share))
+    tally.seconds = time.perf_counter() - started
+    return tally
 
 
 async def client_loop(
-    base_url: str,
-    budget: Iterator[int],
-    latencies: list[float],
-    errors: Counter[str],
-    deadline: float,
+    base_url: str, sessions: list[str], deadline: float, phone: str, tally: Tally
 ) -> None:
-    """One customer's browser tab: its own connection and session, one message at a time."""
-    session: str | None = None
-    async with httpx.AsyncClient(base_url=base_url, timeout=30.0) as client:
-        for _ in budget:
-            if time.monotonic() > deadline:
-                return
-            body: dict[str, Any] = {"text": "balance", "as": ALEX}
-            if session:
-                body["session"] = session
+    """One connection: send "balance" in its sessions in turn until the deadline."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=10.0) as client:
+        turn = 0
+        while time.monotonic() < deadline:
+            body = {"text": "balance", "as": phone, "session": sessions[turn % len(sessions)]}
+            turn += 1
             started = time.perf_counter()
             try:
                 response = await client.post("/api/chat", json=body)
             except httpx.HTTPError as exc:
-                errors[type(exc).__name__] += 1
+                tally.fail(f"socket {type(exc).__name__}", f"{type(exc).__name__}: {exc}")
                 continue
-            if response.status_code != 200:
-                errors[f"HTTP {response.status_code}"] += 1
-                continue
-            latencies.append(time.perf_counter() - started)
-            session = response.json()["session"]
+            if 200 <= response.status_code < 300:
+                tally.latencies.append(time.perf_counter() - started)
+            else:
+                status = f"HTTP {response.status_code}"
+                tally.fail(status, f"{status}: {response.text}")

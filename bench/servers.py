@@ -9,15 +9,24 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import httpx
 
 STARTUP_TIMEOUT_SECONDS = 180.0  # billbot trains its NLU model at start-up
 
 
+@dataclass(frozen=True, slots=True)
+class Server:
+    """A running server child: where it answers and its process id (for py-spy)."""
+
+    url: str
+    pid: int
+
+
 @contextmanager
-def serving(app: str, env: Mapping[str, str]) -> Iterator[str]:
-    """Run `python -m bench.serve app` on 127.0.0.1:<free port>; yields its base URL."""
+def serving(app: str, env: Mapping[str, str]) -> Iterator[Server]:
+    """Run `python -m bench.serve app` on 127.0.0.1:<free port> in one uvicorn worker."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     sock.listen(1024)
@@ -27,7 +36,7 @@ def serving(app: str, env: Mapping[str, str]) -> Iterator[str]:
     sock.close()  # the child holds its own copy
     try:
         wait_ready(base_url, child)
-        yield base_url
+        yield Server(base_url, child.pid)
     finally:
         stop(child)
 

@@ -1,0 +1,100 @@
+"""Count what a message costs the database: statements, transactions, connection checkouts.
+
+Listens to SQLAlchemy's engine events in-process (`before_cursor_execute`, `begin`, `commit`,
+`rollback`, pool `checkout`). The BEGIN that billbot's SQLite hook sends through a cursor is
+counted as a transaction, not as a statement, so both databases count alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+TRACE_CHARS = 96
+
+
+@dataclass(slots=True)
+class SqlCounts:
+    """Totals since the last reset, and the trace of what was sent, in order."""
+
+    statements: int = 0
+    transactions: int = 0
+    commits: int = 0
+    rollbacks: int = 0
+    checkouts: int = 0
+    trace: list[str] = field(default_factory=list)
+
+    @property
+    def round_trips(self) -> int:
+        """Statements plus BEGIN and COMMIT/ROLLBACK: each is a wait on the database."""
+        return self.statements + self.transactions + self.commits + self.rollbacks
+
+    def per(self, messages: int) -> dict[str, float]:
+        """Each count divided by `messages`."""
+        n = max(1, messages)
+        return {
+            "statements": self.statements / n,
+            "transactions": self.transactions / n,
+            "commits": self.commits / n,
+            "rollbacks": self.rollbacks / n,
+            "checkouts": self.checkouts / n,
+            "round trips": self.round_trips / n,
+        }
+
+
+class SqlCounter:
+    """Attach to an engine with `with SqlCounter(engine) as counter:`; read `counter.counts`."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine.sync_engine
+        self.counts = SqlCounts()
+
+    def __enter__(self) -> SqlCounter:
+        event.listen(self._engine, "before_cursor_execute", self._statement)
+        event.listen(self._engine, "begin", self._begin)
+        event.listen(self._engine, "commit", self._commit)
+        event.listen(self._engine, "rollback", self._rollback)
+        event.listen(self._engine.pool, "checkout", self._checkout)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        event.remove(self._engine, "before_cursor_execute", self._statement)
+        event.remove(self._engine, "begin", self._begin)
+        event.remove(self._engine, "commit", self._commit)
+        event.remove(self._engine, "rollback", self._rollback)
+        event.remove(self._engine.pool, "checkout", self._checkout)
+
+    def reset(self) -> SqlCounts:
+        """The counts so far; starts new ones."""
+        counts, self.counts = self.counts, SqlCounts()
+        return counts
+
+    def _statement(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("BEGIN"):
+            return  # billbot's SQLite BEGIN / BEGIN IMMEDIATE: the begin event counts it
+        self.counts.statements += 1
+        self.counts.trace.append(one_line(statement))
+
+    def _begin(self, _conn: Any) -> None:
+        self.counts.transactions += 1
+        self.counts.trace.append("BEGIN")
+
+    def _commit(self, _conn: Any) -> None:
+        self.counts.commits += 1
+        self.counts.trace.append("COMMIT")
+
+    def _rollback(self, _conn: Any) -> None:
+        self.counts.rollbacks += 1
+        self.counts.trace.append("ROLLBACK")
+
+    def _checkout(self, *_args: Any) -> None:
+        self.counts.checkouts += 1
+
+
+def one_line(statement: str) -> str:
+    """The statement on one line, cut to TRACE_CHARS."""
+    text = " ".join(statement.split())
+    return text if len(text) <= TRACE_CHARS else text[: TRACE_CHARS - 1] + "…"
