@@ -7,6 +7,7 @@ from billing_client.errors import (
     ConflictError,
     InvalidRequestError,
     NotFoundError,
+    PinChecksPausedError,
     VerificationError,
 )
 from billing_client.interface import BillingClient
@@ -45,6 +46,7 @@ __all__ = [
     "NotFoundError",
     "Payment",
     "PaymentLink",
+    "PinChecksPausedError",
     "Ticket",
     "UsageCounter",
     "VerificationError",

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from billing_client.types import Account
 
 
 class BillingError(Exception):
@@ -22,7 +26,7 @@ class ConflictError(BillingError):
 
 
 class VerificationError(BillingError):
-    """A PIN (or other secret) did not match."""
+    """A PIN (or other secret) did not match; `attempts_left` before this requester is locked."""
 
     def __init__(self, attempts_left: int) -> None:
         super().__init__(f"verification failed, {attempts_left} attempts left")
@@ -30,11 +34,47 @@ class VerificationError(BillingError):
 
 
 class AccountLockedError(BillingError):
-    """Too many failed verifications; locked until `until` (UTC)."""
+    """Too many wrong PINs from this requester: its PIN checks are refused until `until` (UTC).
 
-    def __init__(self, until: datetime) -> None:
+    `lock_id` names this lock (stable while it lasts, new for the next one) so a notice about
+    it is queued once; `started` is True on the attempt that caused it. `holder` is the account
+    whose PIN was tried, for telling its holder; None when the number has no account (the
+    requester is told exactly the same, so it cannot tell the difference).
+    """
+
+    def __init__(
+        self,
+        until: datetime,
+        *,
+        lock_id: str = "",
+        started: bool = False,
+        holder: Account | None = None,
+    ) -> None:
         super().__init__(f"verification locked until {until.isoformat()}")
         self.until = until
+        self.lock_id = lock_id
+        self.started = started
+        self.holder = holder
+
+
+class PinChecksPausedError(AccountLockedError):
+    """The daily cap: PIN checks for the account are paused for every requester until `until`.
+
+    A person takes over: the billing system has opened a support ticket (`ticket_reference`,
+    None when the number has no account).
+    """
+
+    def __init__(
+        self,
+        until: datetime,
+        *,
+        lock_id: str = "",
+        started: bool = False,
+        holder: Account | None = None,
+        ticket_reference: str | None = None,
+    ) -> None:
+        super().__init__(until, lock_id=lock_id, started=started, holder=holder)
+        self.ticket_reference = ticket_reference
 
 
 class BillingUnavailableError(BillingError):

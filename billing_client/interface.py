@@ -85,9 +85,26 @@ class BillingClient(ABC):
     # --- verification and barring -------------------------------------------------------------
     @abstractmethod
     async def verify_pin(self, account_id: int, pin: str, *, actor: str, now: datetime) -> None:
-        """Return on success; VerificationError on a wrong PIN; AccountLockedError when locked.
+        """Check the account's PIN for `actor`, the requester (`"{channel}:{sender}"`).
 
-        Five wrong PINs in a row lock verification for 30 minutes. Every attempt is audited.
+        Returns on success; VerificationError on a wrong PIN; AccountLockedError once this
+        requester has had 5 wrong PINs in a row (30 minutes; other requesters, the owner's own
+        phone included, can still verify); PinChecksPausedError when the account had 15 wrong
+        PINs from anyone in 24 hours (everyone is refused and a support ticket is opened).
+        Every attempt is audited; the PIN never is.
+        """
+
+    @abstractmethod
+    async def verify_line_pin(
+        self, msisdn: str, pin: str, *, requester: str, now: datetime
+    ) -> Line:
+        """The line with this E.164 number once its account's PIN is right.
+
+        For someone who names a number rather than being identified by it. A number with no
+        line behaves exactly like a wrong PIN, with the same cost (a dummy hash), the same
+        countdown and the same locks, so the answers never tell whether it is a customer's.
+        The requester's lock is per (number, requester); the daily cap is the account's (or
+        the number's, when it has none). Raises InvalidRequestError if `msisdn` is not E.164.
         """
 
     @abstractmethod

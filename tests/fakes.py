@@ -23,6 +23,7 @@ from billing_client import (
     NotFoundError,
     Payment,
     PaymentLink,
+    PinChecksPausedError,
     Ticket,
     UsageCounter,
     VerificationError,
@@ -30,6 +31,9 @@ from billing_client import (
 from bot.nlu.types import Entity, ParseResult
 
 NOW = datetime(2026, 11, 21, 15, 0, tzinfo=UTC)
+# The SQL core's PIN policy (billing_client/sql/pin_guard.py), kept in step by hand.
+PIN_MAX_ATTEMPTS, PIN_LOCK = 5, timedelta(minutes=30)
+PIN_DAILY_CAP, PIN_DAILY_WINDOW = 15, timedelta(hours=24)
 
 
 def usd(amount: str) -> Money:
@@ -73,8 +77,9 @@ class FakeBillingClient(BillingClient):
             ),
         }
         self.pins = {1: "1357", 2: "9753"}
-        self.failures: dict[int, int] = {}
-        self.locked_until: dict[int, datetime] = {}
+        # (target, requester) -> [wrong PINs in a row, locked until]; see pin_guard.py.
+        self.guards: dict[tuple[str, str], list[Any]] = {}
+        self.pin_failures: list[tuple[str, datetime]] = []  # (subject, when)
         self.barrings: dict[str, BarResult] = {}
         self.tickets: dict[str, Ticket] = {}
         self.links: dict[str, PaymentLink] = {}
@@ -150,23 +155,96 @@ class FakeBillingClient(BillingClient):
         raise NotImplementedError
 
     async def verify_pin(self, account_id: int, pin: str, *, actor: str, now: datetime) -> None:
-        until = self.locked_until.get(account_id)
-        if until is not None and until > now:
-            raise AccountLockedError(until)
-        if pin == self.pins[account_id]:
-            self.failures[account_id] = 0
+        account = await self.get_account(account_id)
+        target = f"account:{account_id}"
+        await self._pin_attempt(target, target, account, pin, actor, now)
+
+    async def verify_line_pin(
+        self, msisdn: str, pin: str, *, requester: str, now: datetime
+    ) -> Line:
+        line = next((ln for ln in self.lines.values() if ln.msisdn == msisdn), None)
+        account = self.accounts[line.account_id] if line else None
+        subject = f"account:{account.id}" if account else f"number:{msisdn}"
+        await self._pin_attempt(f"number:{msisdn}", subject, account, pin, requester, now)
+        assert line is not None  # no account: no PIN is ever right
+        return self.lines[line.id]
+
+    async def _pin_attempt(
+        self, target: str, subject: str, account: Account | None, pin: str, who: str, now: datetime
+    ) -> None:
+        recent = self._recent_failures(subject, now)
+        if len(recent) >= PIN_DAILY_CAP:
+            raise self._paused(subject, account, recent, now, started=False)
+        guard = self.guards.setdefault((target, who), [0, None])
+        if guard[1] is not None and now < guard[1]:
+            raise AccountLockedError(
+                guard[1], lock_id=f"{target}|{who}|{guard[1]}", holder=account
+            )
+        if guard[1] is not None:
+            guard[:] = [0, None]
+        entity = (account and str(account.id)) or subject
+        if account is not None and pin == self.pins[account.id]:
+            guard[0] = 0
+            self.audit.insert(0, AuditEntry(now, who, "pin_ok", "account", entity, ""))
             return
-        self.failures[account_id] = self.failures.get(account_id, 0) + 1
-        if self.failures[account_id] >= 5:
-            self.locked_until[account_id] = now + timedelta(minutes=30)
-            raise AccountLockedError(self.locked_until[account_id])
-        raise VerificationError(5 - self.failures[account_id])
+        guard[0] += 1
+        self.pin_failures.append((subject, now))
+        self.audit.insert(0, AuditEntry(now, who, "pin_wrong", "account", entity, ""))
+        recent = self._recent_failures(subject, now)
+        if len(recent) >= PIN_DAILY_CAP:
+            raise self._paused(subject, account, recent, now, started=True)
+        if guard[0] >= PIN_MAX_ATTEMPTS:
+            guard[1] = now + PIN_LOCK
+            lock_id = f"{target}|{who}|{guard[1]}"
+            raise AccountLockedError(guard[1], lock_id=lock_id, started=True, holder=account)
+        raise VerificationError(min(PIN_MAX_ATTEMPTS - guard[0], PIN_DAILY_CAP - len(recent)))
+
+    def _recent_failures(self, subject: str, now: datetime) -> list[datetime]:
+        since = now - PIN_DAILY_WINDOW
+        return sorted(
+            (at for s, at in self.pin_failures if s == subject and at > since), reverse=True
+        )
+
+    def _paused(
+        self,
+        subject: str,
+        account: Account | None,
+        recent: list[datetime],
+        now: datetime,
+        *,
+        started: bool,
+    ) -> PinChecksPausedError:
+        until = recent[PIN_DAILY_CAP - 1] + PIN_DAILY_WINDOW
+        ticket = None
+        if account is not None:
+            key = f"pin_paused:{account.id}:{now.date().isoformat()}"
+            ticket = self.tickets.get(key)
+            if ticket is None and started:  # the attempt that reached the cap hands it over
+                ticket = self._open_pause_ticket(account.id, key, now)
+        return PinChecksPausedError(
+            until,
+            lock_id=f"{subject}|*|{until}",
+            started=started,
+            holder=account,
+            ticket_reference=ticket.reference if ticket else None,
+        )
+
+    def _open_pause_ticket(self, account_id: int, key: str, now: datetime) -> Ticket:
+        ticket_id = len(self.tickets) + 123
+        ticket = Ticket(
+            ticket_id, f"T-{ticket_id:06d}", account_id, "PIN checks paused", "open", now
+        )
+        self.tickets[key] = ticket
+        return ticket
 
     async def bar_line(
         self, line_id: int, *, reason: str, idempotency_key: str, actor: str, now: datetime
     ) -> BarResult:
         if idempotency_key in self.barrings:
             return replace(self.barrings[idempotency_key], created=False)
+        active = [bar for bar in self.barrings.values() if bar.line.id == line_id]
+        if active and self.lines[line_id].status == "barred":  # one active bar per line
+            return replace(active[-1], created=False)
         line = replace(self.lines[line_id], status="barred", barred_reason=reason, barred_at=now)
         self.lines[line_id] = line
         result = BarResult(f"B-{len(self.barrings) + 1:06d}", line, now, True)

@@ -10,16 +10,12 @@ PostgreSQL, BEGIN IMMEDIATE on SQLite), so the usual replay never reaches the co
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError
-from argon2.exceptions import VerificationError as HashMismatch
 from sqlalchemy import case, func, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -27,15 +23,13 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from billing_client import types as dto
 from billing_client.errors import (
-    AccountLockedError,
-    BillingError,
     BillingUnavailableError,
     ConflictError,
     InvalidRequestError,
     NotFoundError,
-    VerificationError,
 )
 from billing_client.interface import BillingClient
+from billing_client.sql import pin_guard
 from billing_client.sql.database import WRITE_INTENT
 from billing_client.sql.models import (
     Account,
@@ -53,29 +47,11 @@ from billing_client.sql.models import (
     TicketMessage,
     UsageCounter,
 )
+from billing_client.sql.pin_guard import hash_pin as hash_pin  # the seed hashes demo PINs
 
-PIN_MAX_ATTEMPTS = 5
-PIN_LOCK_DURATION = timedelta(minutes=30)
-_PIN_MAX_LENGTH = 64  # longer input is wrong without spending a hash on it
-_HASHER = PasswordHasher()
 _USAGE_ORDER = {"data": 0, "voice": 1, "sms": 2}
 # Errors that mean "the database is not answering", as opposed to a refused write.
 _UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, OSError)
-
-
-def hash_pin(pin: str) -> str:
-    """An argon2id hash of a PIN (deliberately slow: tens of milliseconds)."""
-    return _HASHER.hash(pin)
-
-
-def pin_matches(pin_hash: str, pin: str) -> bool:
-    """Whether `pin` matches the stored argon2 hash."""
-    if len(pin) > _PIN_MAX_LENGTH:
-        return False
-    try:
-        return _HASHER.verify(pin_hash, pin)
-    except (HashMismatch, InvalidHashError):
-        return False
 
 
 class SqlBillingClient(BillingClient):
@@ -252,18 +228,34 @@ class SqlBillingClient(BillingClient):
 
     # --- verification and barring -------------------------------------------------------------
     async def verify_pin(self, account_id: int, pin: str, *, actor: str, now: datetime) -> None:
-        """Return on success; VerificationError on a wrong PIN; AccountLockedError when locked.
+        """Check the account's PIN for the requester `actor`; the policy is in `pin_guard`.
 
-        Five wrong PINs in a row lock verification for 30 minutes; the fifth wrong PIN already
-        raises AccountLockedError. Every attempt is audited, including refused ones.
+        VerificationError on a wrong PIN; AccountLockedError when this requester is locked out
+        (the fifth wrong PIN in a row already raises it); PinChecksPausedError at the daily cap.
+        Every attempt is audited, including refused ones.
         """
         async with self._writing() as session:
             account = await _account(session, account_id, lock=True)
-            failure = await _check_pin(account, pin, now)
-            action, detail = _pin_audit(failure)
-            _audit(session, now, actor, action, "account", account.id, detail)
+            check = pin_guard.account_check(account, actor, now)
+            failure = await pin_guard.attempt(session, check, pin)
         if failure is not None:
             raise failure
+
+    async def verify_line_pin(
+        self, msisdn: str, pin: str, *, requester: str, now: datetime
+    ) -> dto.Line:
+        """The line once its account's PIN is right; a number with no line is just never right.
+
+        Known and unknown numbers do the same work (one argon2 check, the same counters and
+        locks) and raise the same errors, so nothing tells them apart before a right PIN.
+        """
+        async with self._writing() as session:
+            check, line = await pin_guard.line_check(session, msisdn, requester, now)
+            failure = await pin_guard.attempt(session, check, pin)
+        if failure is not None:
+            raise failure
+        assert line is not None  # without a line the dummy hash decided, and it never matches
+        return line.to_dto()
 
     async def bar_line(
         self, line_id: int, *, reason: str, idempotency_key: str, actor: str, now: datetime
@@ -623,44 +615,6 @@ def _replay_for_account(payment: Payment, account_id: int) -> dto.Payment:
     if payment.account_id != account_id:
         raise ConflictError("this payment reference was used for another account")
     return payment.to_dto(created=False)
-
-
-# --- verification -----------------------------------------------------------------------------
-async def _check_pin(account: Account, pin: str, now: datetime) -> BillingError | None:
-    """Apply one PIN attempt to the account's counters; the error to raise, if any."""
-    locked_until = account.pin_locked_until
-    if locked_until is not None and now < locked_until:
-        return AccountLockedError(locked_until)
-    if locked_until is not None:  # the lock has been served: start counting afresh
-        account.pin_locked_until, account.failed_pin_attempts = None, 0
-    # argon2 is CPU-bound for tens of milliseconds: keep the event loop free meanwhile.
-    if await asyncio.to_thread(pin_matches, account.pin_hash, pin):
-        await _pin_succeeded(account, pin)
-        return None
-    return _pin_failed(account, now)
-
-
-async def _pin_succeeded(account: Account, pin: str) -> None:
-    account.failed_pin_attempts = 0
-    if _HASHER.check_needs_rehash(account.pin_hash):
-        account.pin_hash = await asyncio.to_thread(hash_pin, pin)
-
-
-def _pin_failed(account: Account, now: datetime) -> BillingError:
-    account.failed_pin_attempts += 1
-    attempts_left = PIN_MAX_ATTEMPTS - account.failed_pin_attempts
-    if attempts_left > 0:
-        return VerificationError(attempts_left)
-    account.pin_locked_until = now + PIN_LOCK_DURATION
-    return AccountLockedError(account.pin_locked_until)
-
-
-def _pin_audit(failure: BillingError | None) -> tuple[str, str]:
-    if isinstance(failure, VerificationError):
-        return "pin_wrong", f"{failure.attempts_left} attempts left"
-    if isinstance(failure, AccountLockedError):
-        return "pin_locked", f"locked until {failure.until.isoformat()}"
-    return "pin_ok", ""
 
 
 # --- barring ----------------------------------------------------------------------------------

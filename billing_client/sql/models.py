@@ -107,7 +107,7 @@ class Plan(Base):
 
 
 class Account(Base):
-    """A billed customer; verification state (PIN hash, failures, lock) lives here too."""
+    """A billed customer and its PIN hash (failures and locks live in `pin_guards`)."""
 
     __tablename__ = "accounts"
     __table_args__ = (
@@ -125,6 +125,10 @@ class Account(Base):
     billing_type: Mapped[str] = mapped_column(String(10))
     bill_cycle_day: Mapped[int] = mapped_column(Integer, default=1)
     pin_hash: Mapped[str] = mapped_column(String(255))
+    # Left over from the account-wide counter that let anyone lock the owner out; nothing
+    # reads them since 0005. Dropping them on SQLite means rebuilding `accounts`, and the
+    # rebuild's DROP TABLE would cascade-delete every line and invoice (foreign keys are on
+    # and cannot be switched off inside the migration's transaction).
     failed_pin_attempts: Mapped[int] = mapped_column(Integer, default=0)
     pin_locked_until: Mapped[datetime | None]
     bill_limit_minor: Mapped[int | None] = _money(nullable=True)
@@ -493,3 +497,41 @@ class AuditLog(Base):
             entity_id=self.entity_id,
             detail=self.detail,
         )
+
+
+class PinGuard(Base):
+    """Wrong PINs in a row from one requester against one target, and its lock.
+
+    The target is "account:<id>" when a known customer verifies for their own account, or
+    "number:<E.164>" when someone names a number (a customer's or not: both are counted the same
+    way, so the answers cannot tell them apart). The requester is "<channel>:<sender>".
+    """
+
+    __tablename__ = "pin_guards"
+    __table_args__ = (
+        UniqueConstraint("target", "requester"),
+        CheckConstraint("failures >= 0", name="failures"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    target: Mapped[str] = mapped_column(String(40))
+    requester: Mapped[str] = mapped_column(String(120))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class PinFailure(Base):
+    """One wrong PIN, kept 24 hours for the daily cap of its subject.
+
+    The subject is "account:<id>" for a customer's account (whichever way it was reached) or
+    "number:<E.164>" for a number with no account. The PIN itself is never stored.
+    """
+
+    __tablename__ = "pin_failures"
+    __table_args__ = (Index("ix_pin_failures_subject_at", "subject", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject: Mapped[str] = mapped_column(String(40))
+    requester: Mapped[str] = mapped_column(String(120))
+    at: Mapped[datetime] = mapped_column(index=True)
