@@ -108,11 +108,11 @@ async def test_bar_sim_line_can_be_named_by_phone_number(sam: Chat) -> None:
 async def test_wrong_pin_counts_down_and_fifth_locks(sam: Chat) -> None:
     await sam.say("block my sim", "bar_sim")
     await sam.say("line:10")
-    assert "4 attempt(s) left" in await sam.say("0000")
+    assert "4 attempts left" in await sam.say("0000")
     for _ in range(3):
         await sam.say("0000")
     locked = await sam.say("0000")
-    assert "paused until" in locked
+    assert "from here until 9:30 AM (America/Chicago)" in locked
     assert not sam.state.active
     assert sam.billing.lines[10].status == "active"
 
@@ -137,7 +137,7 @@ async def test_pin_must_be_digits(sam: Chat) -> None:
     await sam.say("block my sim", "bar_sim")
     await sam.say("line:10")
     assert "4 to 8 digits" in await sam.say("my pin is secret")
-    assert sam.billing.failures == {}
+    assert sam.billing.pin_failures == []
 
 
 async def test_someone_unknown_can_bar_a_lost_phone_by_its_number() -> None:
@@ -149,11 +149,19 @@ async def test_someone_unknown_can_bar_a_lost_phone_by_its_number() -> None:
     assert stranger.billing.lines[11].status == "barred"
 
 
-async def test_unknown_number_for_barring_is_refused_politely() -> None:
+async def test_unknown_number_for_barring_is_asked_for_its_pin_like_any_other() -> None:
     stranger = Chat(None)
     await stranger.say("lost my phone", "bar_sim")
-    assert "couldn't find an active line" in await stranger.say("+1 202 555 0199")
+    assert "PIN for +1 202-555-0199" in await stranger.say("+1 202 555 0199")
+    assert "4 attempts left" in await stranger.say("1357")
+    assert stranger.billing.lines[11].status == "active"
+
+
+async def test_a_number_that_is_not_a_phone_number_is_asked_for_again() -> None:
+    stranger = Chat(None)
+    await stranger.say("lost my phone", "bar_sim")
     assert "doesn't look like a phone number" in await stranger.say("banana")
+    assert stranger.state.step == "ask_number"
 
 
 async def test_ticket_with_description_confirms_then_gives_reference(sam: Chat) -> None:
