@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy import exc as sa_exc
+
 from billing_client import (
     AccountLockedError,
     BillingError,
@@ -32,18 +34,38 @@ LOCKED = {
     "es": "Por seguridad, las comprobaciones de PIN están en pausa. Inténtalo más tarde.",
 }
 UNEXPECTED = {
-    "en": "Sorry, something went wrong on our side and nothing was changed. Please try again.",
-    "es": "Lo siento, algo ha fallado por nuestra parte y no se ha cambiado nada. Reinténtalo.",
+    "en": 'Sorry, something went wrong on our side. Please try again, or type "menu".',
+    "es": 'Lo siento, algo ha fallado por nuestra parte. Inténtalo de nuevo o escribe "menú".',
 }
 
 # Most specific first: the first class the error is an instance of wins.
 _BY_TYPE: tuple[tuple[type[BaseException], Messages], ...] = (
     (AccountLockedError, LOCKED),
     (BillingUnavailableError, UNAVAILABLE),
+    (TimeoutError, UNAVAILABLE),
+    (ConnectionError, UNAVAILABLE),
+    (sa_exc.OperationalError, UNAVAILABLE),
+    (sa_exc.InterfaceError, UNAVAILABLE),
     (NotFoundError, NOT_FOUND),
     (InvalidRequestError, NOT_ALLOWED),
     (BillingError, NOT_ALLOWED),
 )
+
+
+# Failures that say "not now" rather than "not like this": the same message may succeed later.
+_TRANSIENT: tuple[type[BaseException], ...] = (
+    BillingUnavailableError,
+    TimeoutError,
+    ConnectionError,
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+)
+
+
+def is_transient(error: BaseException) -> bool:
+    """True when trying the same message again later may well work."""
+    return isinstance(error, _TRANSIENT)
 
 
 def messages_for(error: BaseException) -> Messages:

@@ -24,12 +24,17 @@ if TYPE_CHECKING:
 
 @dataclass(slots=True)
 class FlowState:
-    """Where a conversation is inside a multi-step flow; persisted between messages."""
+    """Where a conversation is inside a multi-step flow; persisted between messages.
+
+    `history` holds the steps whose questions the customer was asked before the current one
+    (the engine's router keeps it, so "back" never shows a question nobody asked).
+    """
 
     flow: str | None = None
     step: str | None = None
     slots: dict[str, Any] = field(default_factory=dict)
     history: list[str] = field(default_factory=list)
+    begun: bool = False  # the flow was (re)started during this turn; not persisted
 
     @property
     def active(self) -> bool:
@@ -37,15 +42,14 @@ class FlowState:
 
     def begin(self, flow: str, step: str, **slots: Any) -> None:
         self.flow, self.step, self.slots, self.history = flow, step, dict(slots), []
+        self.begun = True
 
     def goto(self, step: str) -> None:
-        """Move to `step`, remembering the current one for "back"."""
-        if self.step is not None:
-            self.history.append(self.step)
+        """Move to `step` (the question the handler is about to ask)."""
         self.step = step
 
     def back(self) -> bool:
-        """Return to the previous step; False when there is none."""
+        """Return to the previous question; False when there is none."""
         if not self.history:
             return False
         self.step = self.history.pop()

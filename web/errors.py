@@ -120,8 +120,10 @@ _CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    409: "in_progress",
     410: "gone",
     413: "too_large",
+    429: "rate_limited",
 }
 
 

@@ -1,24 +1,32 @@
-"""Conversation state in the database: one row per (channel, sender), one turn at a time."""
+"""Conversation rows: one per (channel, sender), its flow state and its lease.
+
+Only `bot.store.turns` calls these, inside the two transactions of a turn; each function is one
+statement (two when the row is new), so a turn's state costs no extra round trips.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import time
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import Row, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.flow import FlowState
 from bot.store.models import Conversation
-from bot.store.sql import claim_write_lock, insert_ignore
+from bot.store.sql import dialect_insert
 
-log = logging.getLogger(__name__)
+ConversationKey = tuple[str, str]  # (channel, sender)
+_STATE_COLUMNS = (
+    Conversation.id,
+    Conversation.account_id,
+    Conversation.flow,
+    Conversation.step,
+    Conversation.slots,
+    Conversation.options,
+    Conversation.updated_at,
+)
 
 
 @dataclass(slots=True)
@@ -29,139 +37,131 @@ class ConversationState:
     account_id: int | None
     options: list[str] = field(default_factory=list)  # values of the last numbered options
     expired: bool = False
+    row_id: int = 0
 
 
-class KeyedLocks:
-    """One asyncio.Lock per key, dropped when nobody holds or waits for it."""
+@dataclass(frozen=True, slots=True)
+class BusyConversation:
+    """Another turn holds the conversation; where it stands, to judge the next message."""
 
-    def __init__(self) -> None:
-        self._locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def hold(self, key: tuple[str, str]) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
+    flow: str | None
+    step: str | None
 
 
-class ConversationBusyError(Exception):
-    """Another worker held the conversation for longer than the lease allows."""
+async def take(
+    session: AsyncSession,
+    key: ConversationKey,
+    *,
+    token: str,
+    lease_until: datetime,
+    lease_now: datetime,
+    now: datetime,
+    idle_timeout: timedelta,
+) -> ConversationState | BusyConversation:
+    """Lease the conversation (creating it) and read its state; or say who holds it."""
+    channel, sender = key
+    free = or_(Conversation.lock_token.is_(None), Conversation.locked_until < lease_now)
+    taken = await session.execute(
+        update(Conversation)
+        .where(Conversation.channel == channel, Conversation.sender == sender, free)
+        .values(lock_token=token, locked_until=lease_until)
+        .returning(*_STATE_COLUMNS)
+    )
+    row = taken.first()
+    if row is None:
+        row = await _create(session, key, token=token, lease_until=lease_until, now=now)
+    if row is None:
+        return await _holder(session, key)
+    return _state_of(row, now, idle_timeout)
 
 
-class ConversationStore:
-    """Loads and saves conversation state; messages of one conversation run one at a time.
-
-    In one process an asyncio lock serialises turns. Across workers a lease on the row
-    (`lock_token`, `locked_until`) does: taking and returning it are short transactions, so no
-    database connection stays open while the turn talks to the billing system. A worker that
-    dies mid-turn loses the lease after `LEASE`.
-    """
-
-    LEASE = timedelta(seconds=30)
-    POLL_SECONDS = 0.05
-
-    def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], *, idle_timeout: timedelta
-    ) -> None:
-        self._sessions = sessions
-        self._idle_timeout = idle_timeout
-        self._locks = KeyedLocks()
-
-    @asynccontextmanager
-    async def turn(
-        self, channel: str, sender: str, *, now: datetime
-    ) -> AsyncIterator[ConversationState]:
-        async with self._locks.hold((channel, sender)):
-            token = uuid.uuid4().hex
-            current = await self._acquire(channel, sender, token, now)
-            try:
-                yield current
-            except BaseException:
-                await self._release(channel, sender, token, None, now)
-                raise
-            await self._release(channel, sender, token, current, now)
-
-    async def _acquire(
-        self, channel: str, sender: str, token: str, now: datetime
-    ) -> ConversationState:
-        give_up = time.monotonic() + self.LEASE.total_seconds()
-        while True:
-            async with self._sessions() as session, session.begin():
-                row = await self._locked_row(session, channel, sender, now)
-                lease_now = datetime.now(UTC)
-                if row.locked_until is None or _aware(row.locked_until) <= lease_now:
-                    row.lock_token, row.locked_until = token, lease_now + self.LEASE
-                    return self._state_of(row, now)
-            if time.monotonic() > give_up:
-                raise ConversationBusyError(f"{channel} conversation is busy")
-            await asyncio.sleep(self.POLL_SECONDS)
-
-    async def _release(
-        self,
-        channel: str,
-        sender: str,
-        token: str,
-        current: ConversationState | None,
-        now: datetime,
-    ) -> None:
-        """Save the state (unless the turn failed) and return the lease, if it is still ours."""
-        async with self._sessions() as session, session.begin():
-            row = await self._locked_row(session, channel, sender, now)
-            if row.lock_token != token:
-                log.warning("conversation lease expired before the turn ended; state not saved")
-                return
-            if current is not None:
-                self._store(row, current, now)
-            row.lock_token, row.locked_until = None, None
-
-    async def _locked_row(
-        self, session: AsyncSession, channel: str, sender: str, now: datetime
-    ) -> Conversation:
-        """The conversation's row, created if missing, locked for this transaction."""
-        await claim_write_lock(session)
-        row = await self._find(session, channel, sender)
-        if row is None:
-            values = {"channel": channel, "sender": sender, "slots": {}, "options": []}
-            await insert_ignore(session, Conversation, {**values, "updated_at": now})
-            row = await self._find(session, channel, sender)
-        assert row is not None
-        return row
-
-    @staticmethod
-    async def _find(session: AsyncSession, channel: str, sender: str) -> Conversation | None:
-        query = (
-            select(Conversation)
-            .where(Conversation.channel == channel, Conversation.sender == sender)
-            .with_for_update()  # PostgreSQL row lock; SQLite is already BEGIN IMMEDIATE
+async def save(
+    session: AsyncSession, current: ConversationState, *, token: str, now: datetime
+) -> bool:
+    """Store the turn's state and return the lease; False when the lease was lost."""
+    state = current.state
+    result = await session.execute(
+        update(Conversation)
+        .where(Conversation.id == current.row_id, Conversation.lock_token == token)
+        .values(
+            flow=state.flow,
+            step=state.step,
+            slots={**state.slots, "_history": list(state.history)} if state.active else {},
+            options=list(current.options),
+            account_id=current.account_id,
+            updated_at=now,
+            lock_token=None,
+            locked_until=None,
         )
-        return (await session.execute(query)).scalar_one_or_none()
-
-    def _state_of(self, row: Conversation, now: datetime) -> ConversationState:
-        if now - _aware(row.updated_at) > self._idle_timeout:
-            return ConversationState(FlowState(), row.account_id, [], expired=row.flow is not None)
-        slots = dict(row.slots or {})
-        history = list(slots.pop("_history", []))
-        state = FlowState(row.flow, row.step, slots, history)
-        return ConversationState(state, row.account_id, list(row.options or []))
-
-    @staticmethod
-    def _store(row: Conversation, current: ConversationState, now: datetime) -> None:
-        state = current.state
-        row.flow, row.step = state.flow, state.step
-        row.slots = {**state.slots, "_history": list(state.history)} if state.active else {}
-        row.options = list(current.options)
-        row.account_id = current.account_id
-        row.updated_at = now
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def _aware(moment: datetime) -> datetime:
+async def release(session: AsyncSession, row_id: int, *, token: str) -> None:
+    """Return the lease without touching the state (a turn that must be tried again)."""
+    await session.execute(
+        update(Conversation)
+        .where(Conversation.id == row_id, Conversation.lock_token == token)
+        .values(lock_token=None, locked_until=None)
+    )
+
+
+async def clear_expired_leases(session: AsyncSession, *, lease_now: datetime) -> int:
+    """Forget leases whose holder died (tidiness: an expired lease is already free)."""
+    result = await session.execute(
+        update(Conversation)
+        .where(Conversation.lock_token.is_not(None), Conversation.locked_until < lease_now)
+        .values(lock_token=None, locked_until=None)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def _create(
+    session: AsyncSession,
+    key: ConversationKey,
+    *,
+    token: str,
+    lease_until: datetime,
+    now: datetime,
+) -> Row[Any] | None:
+    """Insert the conversation already leased; None when it exists (someone holds it)."""
+    channel, sender = key
+    values = {
+        "channel": channel,
+        "sender": sender,
+        "slots": {},
+        "options": [],
+        "updated_at": now,
+        "lock_token": token,
+        "locked_until": lease_until,
+    }
+    statement = dialect_insert(session, Conversation).values(**values).on_conflict_do_nothing()
+    created = await session.execute(statement.returning(*_STATE_COLUMNS))
+    return created.first()
+
+
+async def _holder(session: AsyncSession, key: ConversationKey) -> BusyConversation:
+    channel, sender = key
+    row = (
+        await session.execute(
+            select(Conversation.flow, Conversation.step).where(
+                Conversation.channel == channel, Conversation.sender == sender
+            )
+        )
+    ).first()
+    return BusyConversation(None, None) if row is None else BusyConversation(row.flow, row.step)
+
+
+def _state_of(row: Row[Any], now: datetime, idle_timeout: timedelta) -> ConversationState:
+    if now - aware(row.updated_at) > idle_timeout:
+        expired = row.flow is not None
+        return ConversationState(FlowState(), row.account_id, [], expired, row.id)
+    slots = dict(row.slots or {})
+    history = list(slots.pop("_history", []))
+    state = FlowState(row.flow, row.step, slots, history)
+    return ConversationState(state, row.account_id, list(row.options or []), False, row.id)
+
+
+def aware(moment: datetime) -> datetime:
     """SQLite hands back naive datetimes; they were stored as UTC."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

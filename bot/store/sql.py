@@ -8,16 +8,23 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
 
-from billing_client.sql.database import WRITE_INTENT
+# The execution option billing_client.sql.database's SQLite "begin" listener reads to start a
+# transaction with BEGIN IMMEDIATE (other backends ignore it). Spelled here, not imported:
+# nothing in bot/ but the composition root imports the concrete SQL adapter.
+WRITE_INTENT = {"sqlite_begin": "IMMEDIATE"}
+
+
+def dialect_insert(session: AsyncSession, model: type[DeclarativeBase]) -> Any:
+    """The session's dialect's INSERT for `model` (it knows ON CONFLICT and RETURNING)."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return (postgresql if dialect == "postgresql" else sqlite).insert(model)
 
 
 async def insert_ignore(
     session: AsyncSession, model: type[DeclarativeBase], values: dict[str, Any]
 ) -> bool:
     """INSERT … ON CONFLICT DO NOTHING; True when a row was inserted."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    module = postgresql if dialect == "postgresql" else sqlite
-    statement = module.insert(model).values(**values).on_conflict_do_nothing()
+    statement = dialect_insert(session, model).values(**values).on_conflict_do_nothing()
     result = await session.execute(statement)
     return bool(getattr(result, "rowcount", 0))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
@@ -38,9 +39,24 @@ class ChatResponse(BaseModel):
     replies: list[dict[str, Any]]
 
 
-@router.post("/chat", response_model=ChatResponse)
+IN_PROGRESS = (
+    "billbot is still answering this message (or the one before it). Send it again, with the "
+    "same id, after Retry-After seconds: it is answered once."
+)
+
+
+@router.post(
+    "/chat",
+    response_model=ChatResponse,
+    responses={409: {"description": "Still answering this message; retry with the same id."}},
+)
 async def chat(body: ChatRequest, services: ServicesDep, settings: SettingsDep) -> dict[str, Any]:
-    """Hand the message to the conversation engine and return its replies."""
+    """Hand the message to the conversation engine and return its replies.
+
+    The same `id` sent again (a retry) gets the same replies and does nothing twice. While the
+    first copy is still being answered the retry waits a few seconds for it, then gets 409
+    with Retry-After: send it again then.
+    """
     as_phone = acting_as(body.as_phone, settings)
     if len(body.text) > web.MAX_TEXT_CHARS:
         raise HTTPException(413, f"text is too long: at most {web.MAX_TEXT_CHARS} characters")
@@ -52,8 +68,11 @@ async def chat(body: ChatRequest, services: ServicesDep, settings: SettingsDep) 
         message_id=body.id,
         now=services.clock.now(),
     )
-    replies = await services.conversations.handle(message)
-    return {"session": session, "replies": web.render(replies)}
+    answer = await services.conversations.answer(message)
+    if answer.status == "busy":
+        retry_after = str(max(1, math.ceil(answer.retry_after)))
+        raise HTTPException(409, IN_PROGRESS, headers={"retry-after": retry_after})
+    return {"session": session, "replies": web.render(answer.replies)}
 
 
 def acting_as(raw: str | None, settings: Settings) -> str | None:

@@ -126,17 +126,39 @@
     return index >= 0 && index < state.options.length ? state.options[index] : text;
   }
 
+  const RETRIES = 5;
+
   async function post(text) {
+    // One id per message: a retry after a dropped connection or a 409 ("still answering it")
+    // is the same message, so billbot answers it once and returns that same answer.
     const body = { text, as: state.phone, id: newId() };
     if (state.session) body.session = state.session;
-    const response = await fetch("/api/chat", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
-    const data = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(data.detail || `billbot answered ${response.status}.`);
-    return data;
+    for (let attempt = 1; ; attempt += 1) {
+      let response;
+      try {
+        response = await fetch("/api/chat", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+        });
+      } catch (err) {
+        if (attempt >= RETRIES) throw err;
+        await pause(attempt);
+        continue;
+      }
+      const data = await response.json().catch(() => ({}));
+      if (response.ok) return data;
+      const retryable = response.status === 409 || response.status === 503;
+      if (!retryable || attempt >= RETRIES) {
+        throw new Error(data.detail || `billbot answered ${response.status}.`);
+      }
+      await pause(attempt, Number(response.headers.get("retry-after")));
+    }
+  }
+
+  function pause(attempt, seconds) {
+    const wait = seconds > 0 ? seconds * 1000 : 250 * 2 ** attempt;
+    return new Promise((resolve) => { setTimeout(resolve, Math.min(wait, 5000)); });
   }
 
   async function send(value, shown) {

@@ -1,0 +1,262 @@
+"""A turn's two transactions: accept + lease, then save + release.
+
+`claim()` stores the message (a secret as a placeholder: decided before anything is written),
+leases it and its conversation and reads the conversation's state — one transaction. The turn
+then runs with no transaction open. `finish()` saves the state, the answer and the turn's
+outbound messages and returns both leases — one transaction.
+
+Duplicates and crashes: a message already answered is a `Replay` of the stored replies; one
+that another live worker is answering, or whose conversation is busy, is waited for (bounded,
+polling) and then a `Busy` with a retry-after; one whose worker died (lease ran out) is taken
+over and answered again. Leases run on real time (`lease_clock`), never on the business clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock, SystemClock
+from bot.locks import KeyedLocks
+from bot.secret_text import PLACEHOLDER
+from bot.store import conversations, inbound
+from bot.store.conversations import BusyConversation, ConversationState
+from bot.store.sql import claim_write_lock
+from bot.types import InboundMessage, OutboundMessage, Reply
+
+log = logging.getLogger(__name__)
+SecretStep = Callable[[str | None, str | None], bool]  # (flow, step) -> the answer is secret
+
+
+class OutgoingStore(Protocol):
+    """Where a turn's outbound messages go, inside the turn's own transaction (the outbox)."""
+
+    async def store(
+        self, session: AsyncSession, messages: Sequence[OutboundMessage], *, now: datetime
+    ) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """The message was answered before: these replies, nothing done again."""
+
+    replies: tuple[Reply, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Busy:
+    """Another worker is still answering this message (or its conversation); try later."""
+
+    retry_after: float
+
+
+@dataclass(slots=True)
+class OpenTurn:
+    """Leases held on the message and its conversation; the state to work on."""
+
+    inbound_id: int
+    token: str
+    conversation: ConversationState
+    stored_text: str
+    finished: bool = False
+
+
+@dataclass(slots=True)
+class TurnResult:
+    """What `finish()` records; `save_state=False` keeps the state as it was (retry later)."""
+
+    replies: list[Reply]
+    intent: str | None
+    status: str  # inbound.HANDLED | inbound.FAILED | inbound.RETRY
+    account_id: int | None
+    save_state: bool = True
+    outgoing: list[OutboundMessage] = field(default_factory=list)
+
+
+class _Waiting:
+    """This round found the message or its conversation held by someone else."""
+
+
+Claim = Replay | Busy | OpenTurn
+
+
+class TurnStore:
+    LEASE = timedelta(seconds=15)  # a turn is cut off after TURN_TIMEOUT, well inside this
+    WAIT_SECONDS = 8.0  # how long a message waits for a busy conversation or its duplicate
+    POLL_SECONDS = (0.01, 0.25)  # first and longest pause between looks
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        idle_timeout: timedelta,
+        secret_step: SecretStep,
+        outgoing: OutgoingStore,
+        lease_clock: Clock | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._idle_timeout = idle_timeout
+        self._secret_step = secret_step
+        self._outgoing = outgoing
+        self._lease_clock = lease_clock or SystemClock()
+        self._locks = KeyedLocks()
+
+    @asynccontextmanager
+    async def claim(
+        self, message: InboundMessage, *, text: str, secret: bool, now: datetime
+    ) -> AsyncIterator[Claim]:
+        """Accept and lease `message`; the caller `finish()`es an OpenTurn inside the block."""
+        key = (message.channel, message.sender)
+        async with self._locks.hold(key, wait=self.WAIT_SECONDS) as acquired:
+            if not acquired:
+                yield Busy(retry_after=1.0)
+                return
+            claim = await self._claim(message, text, secret, now)
+            try:
+                yield claim
+            finally:
+                if isinstance(claim, OpenTurn) and not claim.finished:
+                    await self._abandon(claim, now)
+
+    async def finish(self, turn: OpenTurn, result: TurnResult, *, now: datetime) -> bool:
+        """Save state, answer and outbound messages, return the leases; False if they were lost."""
+        turn.finished = True
+        async with self._sessions() as session, session.begin() as transaction:
+            await claim_write_lock(session)
+            if await self._record(session, turn, result, now):
+                await self._outgoing.store(session, result.outgoing, now=now)
+                return True
+            await transaction.rollback()
+        log.warning("a turn outlived its lease; another worker answers that message")
+        return False
+
+    async def orphans(self, *, limit: int = 100) -> list[InboundMessage]:
+        """Accepted messages nobody is answering (their worker died); expired leases cleared."""
+        lease_now = self._lease_clock.now()
+        async with self._sessions() as session, session.begin():
+            await claim_write_lock(session)
+            await conversations.clear_expired_leases(session, lease_now=lease_now)
+            return await inbound.orphans(session, lease_now=lease_now, limit=limit)
+
+    # --- accepting ----------------------------------------------------------------------------
+    async def _claim(
+        self, message: InboundMessage, text: str, secret: bool, now: datetime
+    ) -> Claim:
+        token = uuid.uuid4().hex
+        give_up = time.monotonic() + self.WAIT_SECONDS
+        pause = self.POLL_SECONDS[0]
+        while True:
+            outcome = await self._try_claim(message, text, secret, token, now)
+            if not isinstance(outcome, _Waiting):
+                return outcome
+            if time.monotonic() + pause > give_up:
+                return Busy(retry_after=1.0)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, self.POLL_SECONDS[1])
+
+    async def _try_claim(
+        self, message: InboundMessage, text: str, secret: bool, token: str, now: datetime
+    ) -> Claim | _Waiting:
+        """One transaction: lease the conversation, store (or find) the message, lease it."""
+        lease_now = self._lease_clock.now()
+        lease_until = lease_now + self.LEASE
+        async with self._sessions() as session, session.begin() as transaction:
+            await claim_write_lock(session)
+            conversation = await conversations.take(
+                session,
+                (message.channel, message.sender),
+                token=token,
+                lease_until=lease_until,
+                lease_now=lease_now,
+                now=now,
+                idle_timeout=self._idle_timeout,
+            )
+            stored = PLACEHOLDER if secret or self._is_secret_step(conversation) else text
+            row_id = await inbound.insert(
+                session, message, text=stored, token=token, lease_until=lease_until
+            )
+            if row_id is None:
+                found = await self._existing(session, message, token, lease_now, lease_until)
+                if not isinstance(found, tuple):
+                    await transaction.rollback()
+                    return found
+                row_id, stored = found
+            if isinstance(conversation, BusyConversation):
+                return _Waiting()  # the message stays stored and leased to us meanwhile
+            return OpenTurn(row_id, token, conversation, stored)
+
+    async def _existing(
+        self,
+        session: AsyncSession,
+        message: InboundMessage,
+        token: str,
+        lease_now: datetime,
+        lease_until: datetime,
+    ) -> tuple[int, str] | Replay | _Waiting:
+        """A message stored before: ours to go on with, answered, or someone else's."""
+        row = await inbound.find(session, message)
+        if row is None:
+            return _Waiting()
+        if row.lease_token == token:
+            await inbound.renew(session, row.id, token=token, lease_until=lease_until)
+            return row.id, row.text
+        if row.answered():
+            return Replay(row.replies)
+        if row.held(lease_now):
+            return _Waiting()
+        taken = await inbound.take_over(
+            session, row.id, token=token, lease_until=lease_until, lease_now=lease_now
+        )
+        if not taken:
+            return _Waiting()
+        log.info("taking over message %s on %s", message.external_id, message.channel)
+        return row.id, row.text
+
+    def _is_secret_step(self, conversation: ConversationState | BusyConversation) -> bool:
+        if isinstance(conversation, BusyConversation):
+            return self._secret_step(conversation.flow, conversation.step)
+        state = conversation.state
+        return self._secret_step(state.flow, state.step)
+
+    # --- finishing ----------------------------------------------------------------------------
+    async def _record(
+        self, session: AsyncSession, turn: OpenTurn, result: TurnResult, now: datetime
+    ) -> bool:
+        conversation = turn.conversation
+        if result.save_state:
+            saved = await conversations.save(session, conversation, token=turn.token, now=now)
+        else:
+            await conversations.release(session, conversation.row_id, token=turn.token)
+            saved = True
+        return saved and await inbound.finish(
+            session,
+            turn.inbound_id,
+            token=turn.token,
+            status=result.status,
+            replies=result.replies,
+            intent=result.intent,
+            account_id=result.account_id,
+            now=now,
+        )
+
+    async def _abandon(self, turn: OpenTurn, now: datetime) -> None:
+        """The turn ended without an answer (cancelled, or a bug): let a retry have it."""
+        try:
+            await asyncio.shield(
+                self.finish(
+                    turn,
+                    TurnResult([], None, inbound.RETRY, None, save_state=False),
+                    now=now,
+                )
+            )
+        except Exception:  # the leases run out on their own; never mask the original error
+            log.exception("could not return the leases of an abandoned turn")
