@@ -31,8 +31,11 @@ format: setup
 test: lint
 	$(BIN)/pytest
 
+# Bare endpoint vs billbot on SQLite and PostgreSQL under wrk (installed when missing, as root);
+# e.g. `make bench BENCH_ARGS=--profile` adds cProfile and py-spy. See docs/benchmarks.md.
+BENCH_ARGS ?=
 bench: setup
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

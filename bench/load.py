@@ -1,7 +1,8 @@
 """The fallback load client: several Python processes of httpx clients, when wrk is missing.
 
 One Python process caps the baseline (721 req/s against the bare endpoint, where wrk got
-3,380), so the connections are spread over PROCESSES processes. Each connection is a closed
+3,380), so the connections are spread over several processes that start their clocks
+together (a barrier after their imports) and run for the same time. Each connection is a closed
 loop (one request at a time) cycling through its own slice of the session pool, so no two
 in-flight requests ever share a session. Still slower than wrk: prefer wrk's figures.
 """
@@ -13,9 +14,10 @@ import os
 import time
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
+from multiprocessing.queues import SimpleQueue
+from multiprocessing.synchronize import Barrier as BarrierType
 
 import httpx
 
@@ -25,8 +27,9 @@ from bench.sessions import ALEX
 
 
 def default_processes() -> int:
-    """Two client processes per core: enough that the client is not the bottleneck."""
-    return max(2, 2 * (os.cpu_count() or 1))
+    """One client process per core (at least two). More only add overhead on a small machine,
+    where the clients and the server share the cores anyway."""
+    return max(2, os.cpu_count() or 1)
 
 
 @dataclass(slots=True)
@@ -62,15 +65,24 @@ class ProcessClient:
         return f"{self.processes} Python client processes (httpx; wrk not available)"
 
     def run(self, name: str, base_url: str, sessions: Sequence[str], seconds: float) -> LoadResult:
-        """One timed run; every process starts at once and stops after `seconds`."""
+        """One timed run; the processes start their clocks together, after their imports."""
+        context = get_context("spawn")
         shares = split(list(sessions), self.connections, max(1, self.processes))
+        ready = context.Barrier(len(shares))
+        results: SimpleQueue[Tally] = context.SimpleQueue()
+        children = [
+            context.Process(
+                target=run_process, args=(base_url, share, seconds, self.phone, ready, results)
+            )
+            for share in shares
+        ]
+        for child in children:
+            child.start()
         total = Tally()
-        with ProcessPoolExecutor(len(shares), mp_context=get_context("spawn")) as pool:
-            futures = [
-                pool.submit(run_process, base_url, share, seconds, self.phone) for share in shares
-            ]
-            for future in futures:
-                total.merge(future.result())
+        for _ in children:
+            total.merge(results.get())
+        for child in children:
+            child.join()
         return to_result(name, total)
 
 
@@ -95,9 +107,22 @@ def to_result(name: str, tally: Tally) -> LoadResult:
     )
 
 
-def run_process(base_url: str, share: list[list[str]], seconds: float, phone: str) -> Tally:
+def run_process(
+    base_url: str,
+    share: list[list[str]],
+    seconds: float,
+    phone: str,
+    ready: BarrierType,
+    results: SimpleQueue[Tally],
+) -> None:
     """A child process: one event loop running one client per connection of its share."""
-    return asyncio.run(run_clients(base_url, share, seconds, phone))
+    try:
+        ready.wait(timeout=120)  # every process has imported what it needs: start together
+        tally = asyncio.run(run_clients(base_url, share, seconds, phone))
+    except Exception as exc:  # the parent must get an answer from every child
+        tally = Tally()
+        tally.fail(f"client {type(exc).__name__}", f"client process failed: {exc}")
+    results.put(tally)
 
 
 async def run_clients(base_url: str, share: list[list[str]], seconds: float, phone: str) -> Tally:
