@@ -21,6 +21,7 @@ from bot.i18n import say
 from bot.identity import Identity
 from bot.links import LinkSigner
 from bot.nlu import NluModel
+from bot.ratelimit import RateLimiter, Verdict, polite_reply
 from bot.routing import Router
 from bot.secret_text import PLACEHOLDER, looks_secret
 from bot.settings import Settings
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 # A turn is cut off after this long (billing hanging, say) and answered with an apology; it is
 # well inside the lease, so no other worker takes a message over while its turn still runs.
 TURN_TIMEOUT_SECONDS = 10.0
+RATE_LIMITED = "rate_limited"  # the intent recorded for a refused stranger's message
 
 BUSY = {
     "en": "I'm still working on your previous message. Please send this one again in a moment.",
@@ -65,10 +67,12 @@ class Answer:
 
     `busy`: another worker is still answering this message or its conversation; the caller
     should ask for a retry after `retry_after` seconds (the web API answers 409).
+    `rate_limited`: a stranger sent too much and was told so once already; messaging channels
+    send nothing, the web API answers 429 with `retry_after`.
     """
 
     replies: list[Reply]
-    status: Literal["answered", "busy"] = "answered"
+    status: Literal["answered", "busy", "rate_limited"] = "answered"
     retry_after: float = 0.0
 
 
@@ -83,6 +87,7 @@ class ConversationEngine:
         router: Router,
         turns: TurnStore,
         identity: Identity,
+        limiter: RateLimiter,
         outbox: Outbox,
         links: LinkSigner,
         settings: Settings,
@@ -93,6 +98,7 @@ class ConversationEngine:
         self._router = router
         self._turns = turns
         self._identity = identity
+        self._limiter = limiter
         self._outbox = outbox
         self._links = links
         self._settings = settings
@@ -115,6 +121,8 @@ class ConversationEngine:
             if had_card:
                 result.replies.insert(0, Reply(text=say(CARD_WARNING, lang)))
             await self._finish(c, result, now)
+        if result.intent == RATE_LIMITED:
+            return Answer(result.replies, "rate_limited", result.retry_after)
         return Answer(result.replies)
 
     async def recover(self, *, limit: int = 100) -> int:
@@ -157,6 +165,10 @@ class ConversationEngine:
         if conv.account_id != account_id:  # a different customer on this address: start over
             conv.state.finish()
             conv.options, conv.account_id = [], account_id
+        if account is None:
+            verdict = self._limiter.check((message.channel, message.sender), now)
+            if not verdict.allowed:
+                return _slowed_down(verdict, conv), "en"
         ctx = self._context(message, text, account, conv, now)
         if text == PLACEHOLDER:  # recovered after a crash: the secret itself was never stored
             replies, intent = [ctx.reply(ctx.say(RESEND))], None
@@ -206,6 +218,16 @@ class ConversationEngine:
             dedupe_key=f"reply:{message.channel}:{message.external_id}",
         )
         await self._outbox.enqueue(outgoing)
+
+
+def _slowed_down(verdict: Verdict, conv: ConversationState) -> TurnResult:
+    """One polite reply when a stranger first goes over the limit; the state is left alone."""
+    locale = str(conv.state.slots.get("locale", "en_US"))
+    reply = Reply(text=polite_reply(verdict, locale))
+    intent = RATE_LIMITED if not verdict.first_refusal else "slow_down"
+    result = TurnResult([reply], intent, inbound.HANDLED, None, save_state=False)
+    result.retry_after = verdict.retry_after
+    return result
 
 
 def _failed(

@@ -80,6 +80,7 @@ class TurnResult:
     account_id: int | None
     save_state: bool = True
     outgoing: list[OutboundMessage] = field(default_factory=list)
+    retry_after: float = 0.0  # for a refused (rate-limited) message
 
 
 class _Waiting:

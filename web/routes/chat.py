@@ -48,7 +48,10 @@ IN_PROGRESS = (
 @router.post(
     "/chat",
     response_model=ChatResponse,
-    responses={409: {"description": "Still answering this message; retry with the same id."}},
+    responses={
+        409: {"description": "Still answering this message; retry with the same id."},
+        429: {"description": "Too many messages from an unidentified sender; wait."},
+    },
 )
 async def chat(body: ChatRequest, services: ServicesDep, settings: SettingsDep) -> dict[str, Any]:
     """Hand the message to the conversation engine and return its replies.
@@ -69,9 +72,11 @@ async def chat(body: ChatRequest, services: ServicesDep, settings: SettingsDep) 
         now=services.clock.now(),
     )
     answer = await services.conversations.answer(message)
+    retry_after = {"retry-after": str(max(1, math.ceil(answer.retry_after)))}
     if answer.status == "busy":
-        retry_after = str(max(1, math.ceil(answer.retry_after)))
-        raise HTTPException(409, IN_PROGRESS, headers={"retry-after": retry_after})
+        raise HTTPException(409, IN_PROGRESS, headers=retry_after)
+    if answer.status == "rate_limited":
+        raise HTTPException(429, answer.replies[0].text, headers=retry_after)
     return {"session": session, "replies": web.render(answer.replies)}
 
 
