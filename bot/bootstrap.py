@@ -4,36 +4,133 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from billing_client import BillingClient
 from billing_client.sql.client import SqlBillingClient
 from billing_client.sql.database import create_engine, session_factory
-from billing_client.sql.seed import seed_demo
+from billing_client.sql.seed import DEMO_EMAILS, DEMO_PHONES, seed_demo, seed_generated
 from bot import migrate
 from bot.clock import Clock, SystemClock
 from bot.engine import ConversationEngine
+from bot.identity import Identity
 from bot.links import LinkSigner
 from bot.nlu import NluModel
-from bot.outbox import Outbox
+from bot.outbox import Outbox, Sender
+from bot.ratelimit import RateLimiter
+from bot.routing import Router
 from bot.services import Services
-from bot.settings import Settings
-from bot.store.conversations import ConversationStore
-from bot.store.inbound import InboundLog
+from bot.settings import Settings, SettingsError, check_secret
+from bot.startup import database_unavailable, safe_url
+from bot.store.demo import reset_bot_state
+from bot.store.meta import get_or_create
+from bot.store.sql import claim_write_lock
+from bot.store.turns import TurnStore
 from intents.registry import default_registry
 
 log = logging.getLogger(__name__)
 
 
+DEMO_SECRET_KEY = "demo_secret_key"  # bot_meta key of the per-database demo signing secret
+
+
+@dataclass(frozen=True, slots=True)
+class DemoSeed:
+    """What `seed_demo_data` did: demo customers (re)created?, generated customers, seconds."""
+
+    created: bool
+    generated: int
+    seconds: float
+
+
 async def prepare_database(settings: Settings, *, clock: Clock | None = None) -> bool:
-    """Migrate to head; in demo mode seed the demo data if it is missing. True when seeded."""
-    await asyncio.to_thread(migrate.upgrade, settings.database_url)
+    """Migrate to head; in demo mode seed the demo data if it is missing. True when seeded.
+
+    DatabaseUnavailableError (one line, no password) when the database cannot be reached,
+    created or migrated; the traceback is logged at DEBUG.
+    """
+    await upgrade_database(settings)
     if not settings.demo:
         return False
+    seeded = await seed_demo_data(settings, clock=clock)
+    return seeded.created
+
+
+async def upgrade_database(settings: Settings) -> None:
+    """Bring the database to the latest migration, or DatabaseUnavailableError saying why."""
+    try:
+        await asyncio.to_thread(migrate.upgrade, settings.database_url)
+    except Exception as error:  # unreachable server, bad credentials, unwritable file, …
+        log.debug("migrating %s failed", safe_url(settings.database_url), exc_info=True)
+        raise database_unavailable(settings.database_url, error) from error
+
+
+async def seed_demo_data(
+    settings: Settings,
+    *,
+    reset: bool = False,
+    size: int = 0,
+    clock: Clock | None = None,
+    progress: bool = False,
+) -> DemoSeed:
+    """Create the DESIGN.md §6 demo customers unless present (`reset`: recreate them), then
+    generate `size` more customers (benchmarks). The database must be migrated."""
     engine = create_engine(settings.database_url)
     try:
+        sessions = session_factory(engine)
         now = (clock or SystemClock()).now()
-        return await seed_demo(session_factory(engine), now=now)
+        created = await seed_demo(sessions, now=now, reset=reset)
+        started = time.perf_counter()
+        generated = await seed_generated(sessions, size, now=now, progress=progress) if size else 0
+        return DemoSeed(created, generated, time.perf_counter() - started)
+    finally:
+        await engine.dispose()
+
+
+async def resolve_secret(
+    settings: Settings, *, sessions: async_sessionmaker[AsyncSession] | None = None
+) -> Settings:
+    """`settings` with the secret that signs links.
+
+    A configured BILLBOT_SECRET_KEY wins. Demo mode without one signs with a random secret
+    generated once per database and kept in `bot_meta`, so `billbot demo`, `serve` and `chat`
+    on one database accept each other's links, also after a restart, while two databases never
+    share a secret. The published placeholder never signs anything. Outside demo mode a
+    missing secret is a SettingsError. The database must be migrated (0003 or later).
+    """
+    check_secret(settings.secret_key, demo=settings.demo)
+    if settings.secret_key:
+        return settings
+    if sessions is not None:
+        secret = await get_or_create(sessions, DEMO_SECRET_KEY, _new_secret)
+        return replace(settings, secret_key=secret)
+    engine = create_engine(settings.database_url)
+    try:
+        secret = await get_or_create(session_factory(engine), DEMO_SECRET_KEY, _new_secret)
+    finally:
+        await engine.dispose()
+    return replace(settings, secret_key=secret)
+
+
+def _new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+@asynccontextmanager
+async def open_outbox(settings: Settings) -> AsyncIterator[Outbox]:
+    """The outbox over `settings`' database, for reading the message log (`billbot messages`);
+    closed on exit. It sends nothing."""
+    engine = create_engine(settings.database_url)
+    try:
+        yield Outbox(session_factory(engine), SystemClock())
     finally:
         await engine.dispose()
 
@@ -54,30 +151,122 @@ def build_nlu(settings: Settings, *, data: Path | None = None) -> NluModel:
     )
 
 
-async def build_services(
-    settings: Settings, *, clock: Clock | None = None, nlu: NluModel | None = None
-) -> Services:
-    """Build every adapter once; callers own the result and must `close()` it."""
-    clock = clock or SystemClock()
-    db = create_engine(settings.database_url)
-    sessions = session_factory(db)
-    billing = SqlBillingClient(sessions)
-    links = LinkSigner(settings.secret_key, settings.public_url)
-    outbox = Outbox(sessions, clock, live=settings.delivery == "live")
-    nlu = nlu or build_nlu(settings)
-    engine = ConversationEngine(
+def build_engine(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    billing: BillingClient,
+    nlu: NluModel,
+    outbox: Outbox,
+    links: LinkSigner,
+    clock: Clock,
+) -> ConversationEngine:
+    """The conversation engine over the registry's intents and the bot's own tables."""
+    router = Router(default_registry())
+    turns = TurnStore(
+        sessions,
+        idle_timeout=timedelta(seconds=settings.conversation_idle_seconds),
+        secret_step=router.is_secret_step,
+        outgoing=outbox,
+    )
+    return ConversationEngine(
         billing=billing,
         nlu=nlu,
-        registry=default_registry(),
-        conversations=ConversationStore(
-            sessions, idle_timeout=timedelta(seconds=settings.conversation_idle_seconds)
-        ),
-        inbound=InboundLog(sessions),
+        router=router,
+        turns=turns,
+        identity=Identity(billing, default_region=settings.default_region),
+        limiter=RateLimiter(),
         outbox=outbox,
         links=links,
         settings=settings,
         clock=clock,
     )
+
+
+async def reset_demo_bot_state(settings: Settings) -> int:
+    """Delete the bot's rows (outbox, inbound, conversations) about the demo customers.
+
+    For `billbot db seed-demo --reset`, before the billing data is recreated: the demo
+    accounts are found by their phone numbers while they still exist. How many rows went.
+    """
+    engine = create_engine(settings.database_url)
+    try:
+        sessions = session_factory(engine)
+        billing = SqlBillingClient(sessions)
+        found = [await billing.find_account_by_msisdn(phone) for phone in DEMO_PHONES]
+        account_ids = {account.id for account in found if account is not None}
+        async with sessions() as session, session.begin():
+            await claim_write_lock(session)
+            addresses = (*DEMO_PHONES, *DEMO_EMAILS)
+            return await reset_bot_state(session, account_ids, addresses=addresses)
+    finally:
+        await engine.dispose()
+
+
+NO_SENDER = (
+    "BILLBOT_DELIVERY=live but no channel can send: set BILLBOT_TWILIO_ACCOUNT_SID and "
+    "BILLBOT_TWILIO_AUTH_TOKEN (SMS, WhatsApp), BILLBOT_WHATSAPP_ACCESS_TOKEN and "
+    "BILLBOT_WHATSAPP_PHONE_NUMBER_ID (WhatsApp Cloud API) or BILLBOT_TELEGRAM_BOT_TOKEN "
+    "(Telegram), or use BILLBOT_DELIVERY=sandbox"
+)
+
+
+def build_senders(settings: Settings) -> dict[str, Sender]:
+    """The outbox's sender per channel whose credentials are configured (no I/O).
+
+    None exists yet: the channels work plugs Twilio SMS/WhatsApp, Meta WhatsApp and Telegram
+    in here. Until then live delivery needs injected senders (`build_services(senders=…)`).
+    """
+    return {}
+
+
+def delivery_senders(
+    settings: Settings, injected: Mapping[str, Sender] | None = None
+) -> dict[str, Sender]:
+    """The senders live delivery uses; SettingsError when live mode has none at all.
+
+    Sandbox mode sends nothing, whatever is configured. Called by `build_services` and, before
+    serving, by the web app factory, so `billbot serve` fails with one line, not a traceback.
+    """
+    senders = dict(build_senders(settings) if injected is None else injected)
+    if settings.delivery == "live" and not senders:
+        raise SettingsError(NO_SENDER)
+    return senders
+
+
+def _log_delivery(settings: Settings, outbox: Outbox) -> None:
+    if settings.delivery != "live":
+        log.info("delivery: sandbox (outbound messages are recorded, not sent)")
+        return
+    log.warning(
+        "delivery: LIVE on %s; messages on other channels stay in the sandbox log",
+        ", ".join(sorted(outbox.live_channels)),
+    )
+
+
+async def build_services(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    nlu: NluModel | None = None,
+    billing: BillingClient | None = None,
+    senders: Mapping[str, Sender] | None = None,
+) -> Services:
+    """Build every adapter once; callers own the result and must `close()` it.
+
+    `billing` and `senders` (channel → Sender) replace the configured adapters (tests, other
+    billing systems). SettingsError when live delivery has no sender at all.
+    """
+    clock = clock or SystemClock()
+    live_senders = delivery_senders(settings, senders)
+    db = create_engine(settings.database_url)
+    sessions = session_factory(db)
+    settings = await resolve_secret(settings, sessions=sessions)
+    billing = billing or SqlBillingClient(sessions)
+    links = LinkSigner(settings.secret_key, settings.public_url)
+    outbox = Outbox(sessions, clock, senders=live_senders, live=settings.delivery == "live")
+    _log_delivery(settings, outbox)
+    nlu = nlu or build_nlu(settings)
+    engine = build_engine(settings, sessions, billing, nlu, outbox, links, clock)
     return Services(
         settings=settings,
         db=db,

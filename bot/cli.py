@@ -9,10 +9,22 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.logs import configure_logging
 from bot.phones import PhoneError, normalize
-from bot.settings import Settings, SettingsError
+from bot.settings import Settings, SettingsError, log_level_from_env
+from bot.startup import StartupError, listen, one_line
+
+if TYPE_CHECKING:
+    from bot.outbox import OutboxEntry
+
+log = logging.getLogger(__name__)
+# Serving logs requests (billbot's own access log) and start-up at INFO; other commands print
+# their results on stdout and only warnings on stderr. BILLBOT_LOG_LEVEL overrides both.
+SERVE_LOG_LEVEL, COMMAND_LOG_LEVEL = "INFO", "WARNING"
 
 
 class UsageError(Exception):
@@ -52,20 +64,32 @@ def _add_serve(
     command = sub.add_parser(name, help=help_text)
     command.add_argument("--host", default="127.0.0.1")
     command.add_argument("--port", type=int, default=8000)
-    command.set_defaults(func=func)
+    command.set_defaults(func=func, log_level=SERVE_LOG_LEVEL)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    logging.basicConfig(level=os.environ.get("BILLBOT_LOG_LEVEL", "WARNING").upper())
+    """The `billbot` command: logging is configured here, once, then the subcommand runs."""
     args = build_parser().parse_args(argv)
     try:
+        configure_logging(
+            log_level_from_env(default=getattr(args, "log_level", COMMAND_LOG_LEVEL))
+        )
         code = args.func(args)
     except (UsageError, SettingsError, PhoneError) as error:
-        print(f"billbot: error: {error}", file=sys.stderr)
-        code = 2
+        code = _error(error, 2)
+    except StartupError as error:  # database unreachable, port busy
+        code = _error(error, 1)
+    except (OSError, SQLAlchemyError) as error:  # e.g. the database went away mid-command
+        log.debug("command failed", exc_info=True)
+        code = _error(one_line(error), 1)
     except KeyboardInterrupt:
         code = 130
     sys.exit(code)
+
+
+def _error(error: object, code: int) -> int:
+    print(f"billbot: error: {error}", file=sys.stderr)
+    return code
 
 
 # --- serving ----------------------------------------------------------------------------------
@@ -81,13 +105,40 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _serve(settings: Settings, host: str, port: int) -> int:
+    """Listen first (a busy port fails fast), prepare the database, then run uvicorn.
+
+    uvicorn's own access log is off: it prints every /pay/<token>; web.access_log logs
+    requests with tokens hidden. uvicorn's other records go through billbot's log handler.
+    """
     import uvicorn
 
-    from billing_client.demo import DEMO_CUSTOMERS
-    from bot.bootstrap import prepare_database
     from web.app import create_app
 
-    asyncio.run(prepare_database(settings))
+    listener = listen(host, port)
+    try:
+        settings = asyncio.run(_prepare(settings))
+        _print_banner(settings, host, port)
+        config = uvicorn.Config(
+            create_app(settings), log_config=None, access_log=False, lifespan="on"
+        )
+        server = uvicorn.Server(config)
+        server.run(sockets=[listener])
+    finally:
+        listener.close()
+    return 0 if server.started else 1
+
+
+async def _prepare(settings: Settings) -> Settings:
+    """Migrate (and seed in demo mode); the settings with the secret that signs links."""
+    from bot.bootstrap import prepare_database, resolve_secret
+
+    await prepare_database(settings)
+    return await resolve_secret(settings)
+
+
+def _print_banner(settings: Settings, host: str, port: int) -> None:
+    from billing_client.demo import DEMO_CUSTOMERS
+
     print(f"billbot serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     if settings.demo:
         print("DEMO MODE: anyone can act as a demo customer. Demo customers:")
@@ -95,8 +146,7 @@ def _serve(settings: Settings, host: str, port: int) -> int:
             print(
                 f"  {customer.name:<14} {customer.phone}  PIN {customer.pin}  {customer.summary}"
             )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
-    return 0
+    sys.stdout.flush()
 
 
 # --- chat -------------------------------------------------------------------------------------
@@ -107,7 +157,11 @@ def _chat_settings() -> Settings:
     except SettingsError:
         if os.environ.get("BILLBOT_DEMO", "") not in ("", "1", "true"):
             raise
-        print("billbot chat: demo mode (BILLBOT_SECRET_KEY is not set)", file=sys.stderr)
+        print(
+            "billbot chat: demo mode (BILLBOT_SECRET_KEY is not set: links are signed with "
+            "this database's demo secret)",
+            file=sys.stderr,
+        )
         return Settings.from_env({**os.environ, "BILLBOT_DEMO": "1"})
 
 
@@ -118,11 +172,10 @@ def _cmd_chat(args: argparse.Namespace) -> int:
 
 
 async def _chat(settings: Settings, phone: str, *, interactive: bool) -> int:
-    from bot.bootstrap import build_services, prepare_database
+    from bot.bootstrap import build_services
     from channels import console
 
-    await prepare_database(settings)
-    services = await build_services(settings)
+    services = await build_services(await _prepare(settings))
     try:
         account = await services.billing.find_account_by_msisdn(phone)
         if interactive:
@@ -156,30 +209,45 @@ async def _read_line(interactive: bool) -> str | None:
 def _cmd_messages(args: argparse.Namespace) -> int:
     if args.limit < 1:
         raise UsageError("--limit must be at least 1")
-    return asyncio.run(_messages(_chat_settings(), args.limit, as_json=args.json))
+    # The message log needs the database only, no signing secret.
+    return asyncio.run(_messages(Settings.from_env(checked=False), args.limit, as_json=args.json))
 
 
 async def _messages(settings: Settings, limit: int, *, as_json: bool) -> int:
-    from billing_client.sql.database import create_engine, session_factory
-    from bot.bootstrap import prepare_database
-    from bot.clock import SystemClock
-    from bot.outbox import Outbox
+    from bot.bootstrap import open_outbox, prepare_database
 
     await prepare_database(settings)
-    engine = create_engine(settings.database_url)
-    try:
-        entries = await Outbox(session_factory(engine), SystemClock()).list(limit=limit)
-    finally:
-        await engine.dispose()
+    async with open_outbox(settings) as outbox:
+        entries = await outbox.list(limit=limit)
     if as_json:
         print(json.dumps([entry.as_dict() for entry in entries], ensure_ascii=False, indent=2))
         return 0
     if not entries:
         print("No outbound messages yet.")
     for entry in entries:
-        when = entry.created_at.strftime("%Y-%m-%d %H:%M")
-        print(
-            f"#{entry.id} {when} {entry.channel} → {entry.recipient} [{entry.status}] {entry.kind}"
-        )
-        print("    " + entry.body.replace("\n", "\n    "))
+        _print_entry(entry)
     return 0
+
+
+def _print_entry(entry: OutboxEntry) -> None:
+    """One log entry: who, where, status (and why), then each reply as a text channel shows it."""
+    from channels import console
+
+    when = entry.created_at.strftime("%Y-%m-%d %H:%M")
+    print(f"#{entry.id} {when} {entry.channel} → {entry.recipient} [{entry.status}] {entry.kind}")
+    if note := _status_note(entry):
+        print(f"    ({note})")
+    for reply in entry.replies:
+        print("    " + console.render(reply).replace("\n", "\n    "))
+
+
+def _status_note(entry: OutboxEntry) -> str | None:
+    """Why a message is not (yet) sent, when it is not."""
+    if entry.status == "retry":
+        when = f"{entry.next_attempt_at:%Y-%m-%d %H:%M:%S} UTC"
+        return f"attempt {entry.attempts} failed: {entry.last_error}; next try {when}"
+    if entry.status == "failed":
+        return f"failed: {entry.last_error}"
+    if entry.status == "sandbox" and entry.last_error:
+        return f"not sent: {entry.last_error}"
+    return None

@@ -5,17 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import time
 from typing import TypeVar
 
-from sqlalchemy.exc import ArgumentError
-
 from billing_client.demo import DEMO_CUSTOMERS
-from billing_client.sql.database import async_url, create_engine, session_factory
-from billing_client.sql.seed import seed_demo, seed_generated
-from bot import migrate
-from bot.clock import SystemClock
-from bot.settings import database_url_from_env
+from bot import bootstrap
+from bot.settings import Settings, SettingsError
+from bot.startup import StartupError, one_line
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 ParserT = TypeVar("ParserT", bound=argparse.ArgumentParser)
@@ -39,10 +34,10 @@ def register(subparsers: argparse._SubParsersAction[ParserT]) -> None:
 
 def run_upgrade(args: argparse.Namespace) -> int:
     """`billbot db upgrade`: bring the database to the latest migration."""
-    url = _database_url()
-    if url is None:
+    settings = _settings()
+    if settings is None:
         return EXIT_USAGE
-    return _upgrade(url)
+    return _upgrade(settings)
 
 
 def run_seed_demo(args: argparse.Namespace) -> int:
@@ -50,51 +45,46 @@ def run_seed_demo(args: argparse.Namespace) -> int:
     size: int = args.size or 0
     if args.size is not None and args.size < 1:
         return _fail("--size must be a positive number of customers", EXIT_USAGE)
-    url = _database_url()
-    if url is None:
+    settings = _settings()
+    if settings is None:
         return EXIT_USAGE
-    status = _upgrade(url)
+    status = _upgrade(settings)
     if status != EXIT_OK:
         return status
     try:
-        asyncio.run(_seed(url, reset=args.reset, size=size))
+        asyncio.run(_seed(settings, reset=args.reset, size=size))
     except Exception as exc:  # the command's boundary: one line, no traceback
-        return _fail(f"seeding failed: {_one_line(exc)}", EXIT_FAILURE)
+        return _fail(f"seeding failed: {one_line(exc)}", EXIT_FAILURE)
     return EXIT_OK
 
 
-def _database_url() -> str | None:
-    """BILLBOT_DATABASE_URL if billbot can use it; otherwise say why on stderr."""
-    url = database_url_from_env()
+def _settings() -> Settings | None:
+    """The settings (the database URL checked) without the secret checks: `db` commands need
+    only the database. None, said on stderr, when they are unusable."""
     try:
-        async_url(url)
-    except (ValueError, ArgumentError):
-        _fail("BILLBOT_DATABASE_URL must be a sqlite:///… or postgresql://… URL", EXIT_USAGE)
+        return Settings.from_env(checked=False)
+    except SettingsError as error:
+        _fail(str(error), EXIT_USAGE)
         return None
-    return url
 
 
-def _upgrade(url: str) -> int:
+def _upgrade(settings: Settings) -> int:
     try:
-        migrate.upgrade(url)
-    except Exception as exc:  # unreachable server, bad credentials, broken file …
-        return _fail(f"migration failed: {_one_line(exc)}", EXIT_FAILURE)
+        asyncio.run(bootstrap.upgrade_database(settings))
+    except StartupError as exc:  # unreachable server, bad credentials, unwritable file …
+        return _fail(f"migration failed: {exc}", EXIT_FAILURE)
     return EXIT_OK
 
 
-async def _seed(url: str, *, reset: bool, size: int) -> None:
-    engine = create_engine(url)
-    try:
-        sessions = session_factory(engine)
-        now = SystemClock().now()
-        created = await seed_demo(sessions, now=now, reset=reset)
-        _report(created)
-        if size:
-            started = time.perf_counter()
-            await seed_generated(sessions, size, now=now, progress=sys.stderr.isatty())
-            print(f"Generated {size} customers in {time.perf_counter() - started:.1f} s.")
-    finally:
-        await engine.dispose()
+async def _seed(settings: Settings, *, reset: bool, size: int) -> None:
+    if reset:  # the bot's notices, messages and conversations about the old demo accounts
+        await bootstrap.reset_demo_bot_state(settings)
+    seeded = await bootstrap.seed_demo_data(
+        settings, reset=reset, size=size, progress=sys.stderr.isatty()
+    )
+    _report(seeded.created)
+    if seeded.generated:
+        print(f"Generated {seeded.generated} customers in {seeded.seconds:.1f} s.")
 
 
 def _report(created: bool) -> None:
@@ -104,11 +94,6 @@ def _report(created: bool) -> None:
     print("Demo customers created:")
     for customer in DEMO_CUSTOMERS:
         print(f"  {customer.name:<14} {customer.phone}  PIN {customer.pin}  {customer.summary}")
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 def _fail(message: str, status: int) -> int:

@@ -1,26 +1,92 @@
-"""Typed settings read once from a mapping (os.environ in production, a dict in tests)."""
+"""Typed settings read once from a mapping (os.environ in production, a dict in tests).
+
+The default database is `var/billbot.db` in billbot's *project folder* (the checkout: the folder
+holding billbot's own pyproject.toml), whatever the current directory is, so `make run`,
+`billbot chat` and `billbot messages` started from anywhere share one demo database. An
+installed wheel has no project folder; it uses `$XDG_DATA_HOME/billbot/billbot.db`
+(`~/.local/share/billbot/billbot.db`) instead. A relative path written in
+BILLBOT_DATABASE_URL (`sqlite:///var/other.db`) keeps its ordinary meaning: relative to the
+current directory.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+# The published placeholder of earlier versions: it never signs anything, in any mode.
 PLACEHOLDER_SECRET = "change-me-demo-secret"
-DEFAULT_DATABASE_URL = "sqlite:///var/billbot.db"
+DEFAULT_SQLITE_PATH = Path("var") / "billbot.db"
+_PACKAGE_DIR = Path(__file__).resolve().parent
+_BACKENDS = {"sqlite": "sqlite", "postgresql": "postgresql", "postgres": "postgresql"}
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class SettingsError(ValueError):
     """A setting is missing or invalid; the message names it."""
 
 
+def project_folder(package_dir: Path = _PACKAGE_DIR) -> Path | None:
+    """The checkout billbot runs from (the folder above `bot/` holding billbot's
+    pyproject.toml), or None for an installed wheel."""
+    candidate = package_dir.parent
+    try:
+        pyproject = (candidate / "pyproject.toml").read_text(encoding="utf-8")
+    except OSError:
+        return None
+    return candidate if re.search(r'^name\s*=\s*"billbot"', pyproject, re.MULTILINE) else None
+
+
+def default_database_url(
+    environ: Mapping[str, str] | None = None, *, package_dir: Path = _PACKAGE_DIR
+) -> str:
+    """`sqlite:///<project folder>/var/billbot.db`; for an installed wheel the user data folder."""
+    env = os.environ if environ is None else environ
+    folder = project_folder(package_dir)
+    if folder is not None:
+        path = folder / DEFAULT_SQLITE_PATH
+    else:
+        data_home = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+        path = Path(data_home) / "billbot" / DEFAULT_SQLITE_PATH.name
+    return f"sqlite:///{path}"
+
+
+def normalize_database_url(url: str) -> str:
+    """Check that billbot can use `url` and spell it canonically (`postgres://` → `postgresql://`).
+
+    The driver part (`+aiosqlite`, `+asyncpg`, …) is kept; the engine picks the async one.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise SettingsError(_URL_HINT) from None
+    backend, plus, driver = parsed.drivername.partition("+")
+    if backend not in _BACKENDS:
+        raise SettingsError(_URL_HINT)
+    canonical = _BACKENDS[backend] + plus + driver
+    if canonical == parsed.drivername:
+        return url
+    return parsed.set(drivername=canonical).render_as_string(hide_password=False)
+
+
+_URL_HINT = "BILLBOT_DATABASE_URL must be a sqlite:///… or postgresql://… URL"
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
-    database_url: str = DEFAULT_DATABASE_URL
+    database_url: str = field(default_factory=default_database_url)
     demo: bool = False
     public_url: str = "http://127.0.0.1:8000"
-    secret_key: str = PLACEHOLDER_SECRET
+    # Empty: not configured. Demo mode then signs with a random secret kept per database
+    # (bot.bootstrap.resolve_secret); outside demo mode a secret is required.
+    secret_key: str = ""
     conversation_idle_seconds: int = 15 * 60
     delivery: str = "sandbox"  # "sandbox" records outbound messages without sending them
     nlu_threshold: float = 0.45
@@ -36,13 +102,12 @@ class Settings:
 
         `checked=False` skips the production safety checks, for tools that use no secrets.
         """
-        env = dict(os.environ if environ is None else environ)
-        env = {**_read_dotenv(Path(env.get("BILLBOT_ENV_FILE", ".env"))), **env}
+        env = _environment(environ)
         settings = cls(
-            database_url=env.get("BILLBOT_DATABASE_URL", DEFAULT_DATABASE_URL),
+            database_url=database_url_from_env(env),
             demo=_flag(env, "BILLBOT_DEMO", False),
             public_url=env.get("BILLBOT_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
-            secret_key=env.get("BILLBOT_SECRET_KEY", PLACEHOLDER_SECRET),
+            secret_key=env.get("BILLBOT_SECRET_KEY", ""),
             conversation_idle_seconds=_int(env, "BILLBOT_CONVERSATION_IDLE_SECONDS", 15 * 60),
             delivery=env.get("BILLBOT_DELIVERY", "sandbox"),
             nlu_threshold=_float(env, "BILLBOT_NLU_THRESHOLD", 0.45),
@@ -61,12 +126,23 @@ class Settings:
         """Refuse settings that would be unsafe outside demo mode."""
         if self.delivery not in ("sandbox", "live"):
             raise SettingsError("BILLBOT_DELIVERY must be 'sandbox' or 'live'")
-        if not self.demo and self.secret_key == PLACEHOLDER_SECRET:
-            raise SettingsError(
-                "BILLBOT_SECRET_KEY is not set: set a long random value (or use demo mode)"
-            )
-        if len(self.secret_key) < 16:
-            raise SettingsError("BILLBOT_SECRET_KEY must be at least 16 characters")
+        check_secret(self.secret_key, demo=self.demo)
+
+
+def check_secret(secret_key: str, *, demo: bool) -> None:
+    """Refuse the published placeholder (always), a short secret, and none outside demo mode."""
+    if secret_key == PLACEHOLDER_SECRET:
+        raise SettingsError(
+            "BILLBOT_SECRET_KEY is the published placeholder: set a long random value"
+        )
+    if not secret_key:
+        if demo:
+            return  # demo mode signs with a random secret kept per database
+        raise SettingsError(
+            "BILLBOT_SECRET_KEY is not set: set a long random value (or use demo mode)"
+        )
+    if len(secret_key) < 16:
+        raise SettingsError("BILLBOT_SECRET_KEY must be at least 16 characters")
 
 
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -114,11 +190,24 @@ def _read_dotenv(path: Path) -> dict[str, str]:
     return values
 
 
-def database_url_from_env(environ: Mapping[str, str] | None = None) -> str:
-    """BILLBOT_DATABASE_URL (environment first, then .env) without the other settings' checks.
-
-    `billbot db …` commands need only the database, not a secret key or demo mode.
-    """
+def _environment(environ: Mapping[str, str] | None) -> dict[str, str]:
+    """`environ` (default os.environ) over the .env file; environment variables win."""
     env = dict(os.environ if environ is None else environ)
-    env = {**_read_dotenv(Path(env.get("BILLBOT_ENV_FILE", ".env"))), **env}
-    return env.get("BILLBOT_DATABASE_URL") or DEFAULT_DATABASE_URL
+    return {**_read_dotenv(Path(env.get("BILLBOT_ENV_FILE", ".env"))), **env}
+
+
+def database_url_from_env(environ: Mapping[str, str] | None = None) -> str:
+    """BILLBOT_DATABASE_URL (environment first, then .env), checked and normalised; else the
+    default (see the module docstring). Needs no secret: `billbot db …` use it alone."""
+    env = _environment(environ)
+    raw = env.get("BILLBOT_DATABASE_URL")
+    return normalize_database_url(raw) if raw else default_database_url(env)
+
+
+def log_level_from_env(environ: Mapping[str, str] | None = None, *, default: str) -> int:
+    """BILLBOT_LOG_LEVEL (DEBUG, INFO, WARNING, ERROR) as a logging level; else `default`."""
+    raw = (_environment(environ).get("BILLBOT_LOG_LEVEL") or default).strip().upper()
+    if raw not in _LOG_LEVELS:
+        raise SettingsError(f"BILLBOT_LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}")
+    level: int = getattr(logging, raw)
+    return level

@@ -8,11 +8,13 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from bot.bootstrap import build_services
+from bot.bootstrap import build_services, delivery_senders
+from bot.outbox import OutboxWorker
 from bot.services import Services
 from bot.settings import Settings
 from scheduler.runner import start_scheduler
 from web import errors
+from web.access_log import AccessLogMiddleware
 from web.pages import STATIC_DIR, make_templates
 from web.routes import chat, health, home, invoices, pay
 from web.security import BodySizeLimitMiddleware, SecurityHeadersMiddleware
@@ -22,13 +24,18 @@ ROUTERS = (health.router, chat.router, home.router, pay.router, invoices.router)
 
 
 def create_app(settings: Settings, *, services: Services | None = None) -> FastAPI:
-    """The web app; builds its own Services at start-up unless given some (tests)."""
+    """The web app; builds its own Services at start-up unless given some (tests).
+
+    SettingsError at once (not at start-up) when live delivery has no sender at all.
+    """
     app = FastAPI(
         title="billbot",
         summary="Conversational self-service for billing: web chat API, pay pages, health.",
         version="0.1.0",
         lifespan=services_lifespan(settings, services),
     )
+    if services is None:
+        delivery_senders(settings)  # live delivery without any sender: refuse before serving
     app.state.settings = settings
     app.state.templates = make_templates()
     if services is not None:
@@ -39,25 +46,33 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     errors.install(app)
     app.add_middleware(BodySizeLimitMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(AccessLogMiddleware)  # outermost: times the whole request
     return app
 
 
 def services_lifespan(settings: Settings, injected: Services | None) -> Lifespan:
-    """Build Services on start-up and close them on shutdown; injected ones are the caller's."""
+    """Build Services on start-up and close them on shutdown; injected ones are the caller's.
+
+    Either way the app runs the outbox's delivery worker while it serves: it is woken after
+    each commit that queued a message and polls for retries, outside every request.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if injected is not None:
-            yield
-            return
-        built = await build_services(settings)
-        app.state.services = built
-        scheduler = start_scheduler(built) if settings.scheduler_enabled else None
+        services = injected if injected is not None else await build_services(settings)
+        app.state.services = services
+        worker = OutboxWorker(services.outbox)
+        worker.start()
+        scheduler = None
+        if injected is None and settings.scheduler_enabled:
+            scheduler = start_scheduler(services)
         try:
             yield
         finally:
+            await worker.stop()
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
-            await built.close()
+            if injected is None:
+                await services.close()
 
     return lifespan

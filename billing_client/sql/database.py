@@ -25,19 +25,18 @@ def async_url(url: str) -> str:
     URLs that already name an async driver pass through; anything else is a ValueError.
     """
     parsed = make_url(url)
-    backend = parsed.get_backend_name()
-    if backend == "postgres":  # Heroku-style alias
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend == "postgres":  # Heroku-style alias, which SQLAlchemy itself no longer loads
         backend = "postgresql"
     if backend not in _ASYNC_DRIVERS:
         raise ValueError(f"unsupported database URL scheme: {parsed.drivername!r}")
-    driver = parsed.get_driver_name()
     if driver in ("aiosqlite", "asyncpg"):
-        return parsed.render_as_string(hide_password=False)
+        return parsed.set(drivername=f"{backend}+{driver}").render_as_string(hide_password=False)
     return parsed.set(drivername=_ASYNC_DRIVERS[backend]).render_as_string(hide_password=False)
 
 
 def is_sqlite(url: str) -> bool:
-    return make_url(url).get_backend_name() == "sqlite"
+    return make_url(url).drivername.partition("+")[0] == "sqlite"
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -64,6 +63,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Deleted and overwritten content is zeroed, not left in free pages for a file grep.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
     # Let SQLAlchemy emit BEGIN itself (SQLAlchemy's documented pysqlite/aiosqlite recipe):
     # the driver's own implicit BEGIN cannot be made IMMEDIATE and skips plain SELECTs.

@@ -123,3 +123,11 @@ async def test_pay_link_from_the_chat_pays_once_and_balance_shows_it(
         await services.close()
     after = chat(env, "+12025550101", "balance")
     assert "nothing to pay" in after
+
+
+def test_chat_links_point_at_billbot_public_url(env: dict[str, str]) -> None:
+    server = {**env, "BILLBOT_PUBLIC_URL": "http://billbot.example:9000/"}
+    out = chat(server, "+12025550101", "pay my bill", "send me my last invoice")
+    assert re.search(r"http://billbot\.example:9000/pay/\S+", out), out
+    assert re.search(r"http://billbot\.example:9000/invoices/\S+", out), out
+    assert "127.0.0.1:8000" not in out
