@@ -118,13 +118,17 @@ async def line_check(
     """Someone naming a number: its line (None when no line has it) and the check to run."""
     if not _E164.fullmatch(msisdn):
         raise InvalidRequestError("the number must be in E.164 form, e.g. +12025550101")
-    line = await session.scalar(
-        select(Line).options(joinedload(Line.plan, innerjoin=True)).where(Line.msisdn == msisdn)
-    )
-    account = None
-    if line is not None:
-        query = select(Account).where(Account.id == line.account_id).with_for_update()
-        account = await session.scalar(query)
+    # One query whether or not the number is a customer's: the same work either way.
+    found = (
+        await session.execute(
+            select(Line, Account)
+            .join(Account, Line.account_id == Account.id)
+            .options(joinedload(Line.plan, innerjoin=True))
+            .where(Line.msisdn == msisdn)
+            .with_for_update(of=Account)
+        )
+    ).first()
+    line, account = (found[0], found[1]) if found is not None else (None, None)
     subject = f"account:{account.id}" if account is not None else f"number:{msisdn}"
     check = PinCheck(requester_key(requester), f"number:{msisdn}", subject, account, now)
     return check, line
