@@ -12,6 +12,8 @@ from bot.clock import Clock
 from bot.links import LinkSigner
 from bot.settings import Settings
 
+FLUSH_SECONDS = 10.0
+
 if TYPE_CHECKING:
     from bot.engine import ConversationEngine
     from bot.nlu import NluModel
@@ -31,4 +33,12 @@ class Services:
     conversations: ConversationEngine
 
     async def close(self) -> None:
-        await self.db.dispose()
+        """Deliver what is due (bounded: `Outbox.flush`), then release the database.
+
+        Short-lived processes (`billbot chat`) run no worker; flushing here records their
+        notices (in the sandbox, or sends them live) before they exit.
+        """
+        try:
+            await self.outbox.flush(seconds=FLUSH_SECONDS)
+        finally:
+            await self.db.dispose()

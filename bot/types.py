@@ -31,13 +31,19 @@ class Option:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """One bot message. Channels decide how options, links and images look."""
+    """One bot message. Channels decide how options, links, images and documents look.
+
+    A document (an invoice PDF) is an attachment the channel sends as a file where it can
+    (WhatsApp, Telegram) and as a link otherwise; `document_name` is the file name shown.
+    """
 
     text: str
     options: tuple[Option, ...] = ()
     link: str | None = None
     link_label: str | None = None
     image_url: str | None = None
+    document_url: str | None = None
+    document_name: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"text": self.text}
@@ -50,6 +56,10 @@ class Reply:
                 data["link_label"] = self.link_label
         if self.image_url:
             data["image"] = self.image_url
+        if self.document_url:
+            data["document"] = self.document_url
+            if self.document_name:
+                data["document_name"] = self.document_name
         return data
 
     @classmethod
@@ -64,6 +74,8 @@ class Reply:
             link=data.get("link"),
             link_label=data.get("link_label"),
             image_url=data.get("image"),
+            document_url=data.get("document"),
+            document_name=data.get("document_name"),
         )
 
 

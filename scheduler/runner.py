@@ -1,4 +1,9 @@
-"""Start the in-process scheduler that runs billbot's periodic jobs."""
+"""Start the in-process scheduler that runs billbot's periodic jobs.
+
+Outbound delivery is not a scheduled job: the outbox worker (`bot.outbox.OutboxWorker`, run by
+the web app's lifespan in every serving process) is woken after each commit and polls for
+retries itself. The scheduler runs once per deployment; the alert jobs are added here.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +11,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.services import Services
 
-OUTBOX_INTERVAL_SECONDS = 15
-
-
-async def deliver_outbox(services: Services) -> None:
-    """Retry whatever the outbox still holds as queued."""
-    await services.outbox.deliver_pending()
-
 
 def start_scheduler(services: Services) -> AsyncIOScheduler:
     """Start the jobs on the running event loop; the caller shuts the scheduler down."""
     scheduler = AsyncIOScheduler(timezone="UTC")
-    scheduler.add_job(
-        deliver_outbox,
-        "interval",
-        seconds=OUTBOX_INTERVAL_SECONDS,
-        args=[services],
-        id="deliver_outbox",
-        max_instances=1,
-        coalesce=True,
-    )
     scheduler.start()
     return scheduler

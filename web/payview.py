@@ -8,6 +8,7 @@ from typing import Literal
 
 from billing_client import InvoiceDetail, Payment, PaymentLink
 from bot.services import Services
+from bot.types import OutboundMessage, Reply
 
 PayState = Literal["due", "paid", "expired", "settled"]
 SANDBOX = "sandbox"
@@ -80,16 +81,22 @@ async def send_receipt(services: Services, view: PayView, payment: Payment) -> N
     lines = await services.billing.list_lines(payment.account_id)
     if not lines:
         return
+    await services.outbox.enqueue(receipt(view, payment, address=lines[0].msisdn))
+
+
+def receipt(view: PayView, payment: Payment, *, address: str) -> OutboundMessage:
+    """The receipt as a channel-neutral SMS; one per payment, whatever retries the page."""
     template = RECEIPT.get(view.locale.split("_")[0], RECEIPT["en"])
-    body = template.format(
+    text = template.format(
         amount=payment.amount.format(view.locale),
         number=view.invoice.summary.number,
         reference=payment.provider_reference,
     )
-    await services.outbox.enqueue(
+    return OutboundMessage(
         channel="sms",
-        recipient=lines[0].msisdn,
-        body=body,
+        address=address,
+        replies=(Reply(text=text),),
         kind="payment_received",
         dedupe_key=f"payment_received:{payment.id}",
+        account_id=payment.account_id,
     )

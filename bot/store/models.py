@@ -77,21 +77,33 @@ class MetaValue(StoreBase):
 
 
 class OutboxMessage(StoreBase):
-    """A message sent outside an immediate reply: stored first, then delivered by one path."""
+    """A message sent outside an immediate reply: stored first, then delivered by one path.
+
+    `replies` are channel-neutral (`Reply.as_dict()` items); the channel's sender renders them.
+    status: queued → leased → sent | retry (due again at `next_attempt_at`) | failed, or
+    sandbox (recorded, not sent). A leased row whose `leased_until` passed is due again.
+    """
 
     __tablename__ = "bot_outbox"
-    __table_args__ = (UniqueConstraint("dedupe_key", name="uq_bot_outbox_dedupe"),)
+    __table_args__ = (
+        UniqueConstraint("dedupe_key", name="uq_bot_outbox_dedupe"),
+        Index("ix_bot_outbox_due", "status", "next_attempt_at"),
+        Index("ix_bot_outbox_account", "account_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
-    recipient: Mapped[str] = mapped_column(String(64))
-    body: Mapped[str] = mapped_column(Text)
-    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    recipient: Mapped[str] = mapped_column(String(254))  # the channel's address
+    replies: Mapped[list[Any]] = mapped_column(default=list)
     kind: Mapped[str] = mapped_column(String(40))  # e.g. "bar_notice", "payment_received"
     dedupe_key: Mapped[str] = mapped_column(String(160))
-    status: Mapped[str] = mapped_column(String(20), default="queued")  # queued|sent|failed|sandbox
+    account_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    provider_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    lease_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    leased_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)  # or why it is sandboxed
+    provider_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -1,0 +1,127 @@
+"""The Outbox: the one outbound path. Store first (insert-ignore on the dedupe key), deliver later.
+
+Writers never send: `enqueue` commits in its own short transaction and `store` writes inside
+the caller's transaction (a turn's notices commit with its state); both are followed by
+`wake()`, which nudges the background `OutboxWorker`. The worker calls `deliver_due`.
+Sandbox mode, and in live mode any channel without a sender, records rows as `sandbox`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import contextlib
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.outbox.delivery import Delivery, DeliveryLimits
+from bot.outbox.ports import Sender
+from bot.outbox.retry import RetryPolicy
+from bot.outbox.store import OutboxEntry, insert_ignore, newest, row_values
+from bot.store.sql import claim_write_lock
+from bot.types import OutboundMessage
+
+log = logging.getLogger(__name__)
+
+
+class Outbox:
+    """Stores outbound messages and delivers them through the channels' senders."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        *,
+        senders: Mapping[str, Sender] | None = None,
+        live: bool = False,
+        policy: RetryPolicy | None = None,
+        limits: DeliveryLimits | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._limits = limits or DeliveryLimits()
+        self._delivery = Delivery(
+            sessions,
+            clock,
+            senders=senders or {},
+            live=live,
+            policy=policy or RetryPolicy(),
+            limits=self._limits,
+        )
+        self._work = asyncio.Event()
+
+    @property
+    def live_channels(self) -> frozenset[str]:
+        """Channels whose messages are really sent; every other one stays in the sandbox log."""
+        return self._delivery.live_channels
+
+    @property
+    def batch_size(self) -> int:
+        return self._limits.batch_size
+
+    async def enqueue(self, message: OutboundMessage) -> bool:
+        """Store `message` in its own transaction; False when its dedupe key was queued before.
+
+        Never sends: the worker is woken after the commit. A message that cannot be stored
+        (no replies, an over-long address …) is a ValueError and nothing is written.
+        """
+        values = row_values(message, now=self._clock.now())
+        async with self._sessions() as session, session.begin():
+            await claim_write_lock(session)
+            created = await insert_ignore(session, [values]) > 0
+        if created:
+            self.wake()
+        return created
+
+    async def enqueue_message(self, message: OutboundMessage) -> bool:
+        """The older name of `enqueue`, kept while callers move over."""
+        return await self.enqueue(message)
+
+    async def store(
+        self, session: AsyncSession, messages: Sequence[OutboundMessage], *, now: datetime
+    ) -> None:
+        """Insert-ignore `messages` in the caller's transaction; call `wake()` after commit.
+
+        Validates every message before writing any, so a bad one changes nothing.
+        """
+        rows = [row_values(message, now=now) for message in messages]
+        await insert_ignore(session, rows)
+
+    def wake(self) -> None:
+        """Tell this process's worker there is work; returns at once."""
+        self._work.set()
+
+    async def wait_for_work(self, seconds: float) -> None:
+        """Until `wake()` is called or `seconds` pass (the worker's poll)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._work.wait()
+        self._work.clear()
+
+    async def deliver_due(self, now: datetime | None = None) -> int:
+        """Deliver one batch of due rows (the worker's step); how many rows it handled."""
+        return await self._delivery.deliver_due(now)
+
+    async def flush(self, *, seconds: float = 10.0) -> int:
+        """Deliver what is due now, batch after batch, for at most `seconds`.
+
+        For short-lived processes (`billbot chat`) at exit; failures are logged, not raised.
+        Rows waiting for a later retry stay for the next worker.
+        """
+        handled = 0
+        try:
+            async with asyncio.timeout(seconds):
+                while (batch := await self.deliver_due()) > 0:
+                    handled += batch
+        except Exception as error:  # a database gone at exit must not hide the real outcome
+            log.warning("outbox: flush stopped (%s)", type(error).__name__)
+        return handled
+
+    async def list(self, *, limit: int = 50) -> builtins.list[OutboxEntry]:
+        """The outbound message log, newest first."""
+        async with self._sessions() as session:
+            return await newest(session, limit=limit)

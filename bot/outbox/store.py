@@ -1,0 +1,245 @@
+"""Outbox rows in and out: insert-ignore on the dedupe key, claim due rows, record results.
+
+Every function here runs inside a transaction its caller owns. A row's status moves
+queued → leased → sent | retry | failed, or straight to sandbox; a leased row whose lease ran
+out (its worker died) is due again. See docs/outbox.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Row, and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.store.models import OutboxMessage
+from bot.types import OutboundMessage, Reply
+
+QUEUED, LEASED, RETRY = "queued", "leased", "retry"
+SENT, FAILED, SANDBOX = "sent", "failed", "sandbox"
+WAITING = (QUEUED, RETRY, LEASED)
+# Column sizes (bot/store/models.py): a message that does not fit is refused, not truncated.
+LIMITS = {"channel": 20, "address": 254, "kind": 40, "dedupe_key": 160}
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedRow:
+    """A due row a worker took: what it needs to send it and to record the result."""
+
+    id: int
+    channel: str
+    recipient: str
+    replies: tuple[Reply, ...]
+    kind: str
+    dedupe_key: str
+    attempts: int  # including the attempt this claim starts
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """One row of the outbound message log (`billbot messages`)."""
+
+    id: int
+    channel: str
+    recipient: str
+    kind: str
+    replies: tuple[Reply, ...]
+    status: str
+    attempts: int
+    account_id: int | None
+    created_at: datetime
+    next_attempt_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
+    provider_id: str | None
+
+    @property
+    def text(self) -> str:
+        """The replies' texts, one paragraph each."""
+        return "\n".join(reply.text for reply in self.replies)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "channel": self.channel,
+            "recipient": self.recipient,
+            "kind": self.kind,
+            "status": self.status,
+            "body": self.text,
+            "replies": [reply.as_dict() for reply in self.replies],
+            "attempts": self.attempts,
+            "account_id": self.account_id,
+            "created_at": self.created_at.isoformat(),
+            "next_attempt_at": self.next_attempt_at.isoformat(),
+            "sent_at": self.sent_at.isoformat() if self.sent_at else None,
+            "last_error": self.last_error,
+            "provider_id": self.provider_id,
+        }
+
+
+def row_values(message: OutboundMessage, *, now: datetime) -> dict[str, Any]:
+    """The new row for `message`; ValueError (naming the field) when it cannot be stored."""
+    if not message.replies:
+        raise ValueError(f"outbound message {message.dedupe_key!r} has no replies")
+    fields = {
+        "channel": message.channel,
+        "address": message.address,
+        "kind": message.kind,
+        "dedupe_key": message.dedupe_key,
+    }
+    for name, value in fields.items():
+        if not value.strip() or len(value) > LIMITS[name]:
+            raise ValueError(f"outbound message {name} must be 1–{LIMITS[name]} characters")
+    return {
+        "channel": message.channel,
+        "recipient": message.address,
+        "replies": [reply.as_dict() for reply in message.replies],
+        "kind": message.kind,
+        "dedupe_key": message.dedupe_key,
+        "account_id": message.account_id,
+        "status": QUEUED,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+async def insert_ignore(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> int:
+    """INSERT … ON CONFLICT DO NOTHING (on the dedupe key); how many rows were new."""
+    if not rows:
+        return 0
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(OutboxMessage)
+    result = await session.execute(insert.values(list(rows)).on_conflict_do_nothing())
+    return max(int(getattr(result, "rowcount", 0) or 0), 0)
+
+
+_CLAIM_COLUMNS = (
+    OutboxMessage.id,
+    OutboxMessage.channel,
+    OutboxMessage.recipient,
+    OutboxMessage.replies,
+    OutboxMessage.kind,
+    OutboxMessage.dedupe_key,
+    OutboxMessage.attempts,
+)
+
+
+def _due(now: datetime) -> Any:
+    """Waiting rows whose time has come and that no live worker holds."""
+    return and_(
+        OutboxMessage.status.in_(WAITING),
+        OutboxMessage.next_attempt_at <= now,
+        or_(OutboxMessage.leased_until.is_(None), OutboxMessage.leased_until <= now),
+    )
+
+
+async def has_due(session: AsyncSession, now: datetime) -> bool:
+    """A cheap read before taking a write lock for a claim."""
+    query = select(OutboxMessage.id).where(_due(now)).limit(1)
+    return (await session.scalar(query)) is not None
+
+
+async def due_rows(session: AsyncSession, now: datetime, *, limit: int) -> list[ClaimedRow]:
+    """Lock up to `limit` due rows, oldest first; rows other workers locked are skipped.
+
+    PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED. SQLite has no row locks (the clause is not
+    rendered); the caller's BEGIN IMMEDIATE makes claims one at a time instead.
+    """
+    query = (
+        select(*_CLAIM_COLUMNS)
+        .where(_due(now))
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return [_claimed(row) for row in (await session.execute(query)).all()]
+
+
+async def lease(session: AsyncSession, ids: Iterable[int], *, token: str, until: datetime) -> None:
+    """Mark rows as being sent by the worker holding `token`; each lease is one attempt."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(list(ids)))
+        .values(
+            status=LEASED,
+            lease_token=token,
+            leased_until=until,
+            attempts=OutboxMessage.attempts + 1,
+        )
+    )
+
+
+async def mark_sandbox(
+    session: AsyncSession, ids: Iterable[int], *, now: datetime, reason: str | None
+) -> None:
+    """Recorded as what would have gone out, without sending."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(list(ids)))
+        .values(
+            status=SANDBOX, sent_at=now, last_error=reason, lease_token=None, leased_until=None
+        )
+    )
+
+
+async def record(session: AsyncSession, row_id: int, token: str, **values: Any) -> bool:
+    """Store a send's result; False when the lease was lost (another worker took the row)."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == row_id,
+            OutboxMessage.lease_token == token,
+            OutboxMessage.status == LEASED,
+        )
+        .values(lease_token=None, leased_until=None, **values)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def newest(session: AsyncSession, *, limit: int) -> list[OutboxEntry]:
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    return [_entry(row) for row in (await session.scalars(query)).all()]
+
+
+def utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; billbot stores UTC everywhere."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _replies(data: Sequence[Any] | None) -> tuple[Reply, ...]:
+    return tuple(Reply.from_dict(item) for item in data or [] if isinstance(item, dict))
+
+
+def _claimed(row: Row[Any]) -> ClaimedRow:
+    return ClaimedRow(
+        id=row.id,
+        channel=row.channel,
+        recipient=row.recipient,
+        replies=_replies(row.replies),
+        kind=row.kind,
+        dedupe_key=row.dedupe_key,
+        attempts=row.attempts + 1,
+    )
+
+
+def _entry(row: OutboxMessage) -> OutboxEntry:
+    return OutboxEntry(
+        id=row.id,
+        channel=row.channel,
+        recipient=row.recipient,
+        kind=row.kind,
+        replies=_replies(row.replies),
+        status=row.status,
+        attempts=row.attempts,
+        account_id=row.account_id,
+        created_at=utc(row.created_at),
+        next_attempt_at=utc(row.next_attempt_at),
+        sent_at=utc(row.sent_at) if row.sent_at else None,
+        last_error=row.last_error,
+        provider_id=row.provider_id,
+    )

@@ -1,0 +1,56 @@
+"""The background delivery task: woken after commits, polling for retries, never in a turn."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from bot.outbox.outbox import Outbox
+
+log = logging.getLogger(__name__)
+POLL_SECONDS = 2.0
+
+
+class OutboxWorker:
+    """Runs `Outbox.deliver_due` in an asyncio task the app's lifespan starts and stops.
+
+    Woken by `Outbox.wake()` in this process; rows queued by other processes, backoff retries
+    and rows whose worker died are found by polling every `poll_seconds`. Several workers
+    (processes) may run on one database: claims are leased, so each row is sent by one.
+    """
+
+    def __init__(self, outbox: Outbox, *, poll_seconds: float = POLL_SECONDS) -> None:
+        self._outbox = outbox
+        self._poll_seconds = poll_seconds
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def start(self) -> None:
+        if not self.running:
+            self._task = asyncio.create_task(self.run(), name="billbot-outbox-worker")
+
+    async def stop(self) -> None:
+        """Cancel the task; a send in flight is abandoned and its lease lets another retry."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    async def run(self) -> None:
+        while True:
+            handled = await self._step()
+            if handled < self._outbox.batch_size:  # a full batch means more may be due
+                await self._outbox.wait_for_work(self._poll_seconds)
+
+    async def _step(self) -> int:
+        try:
+            return await self._outbox.deliver_due()
+        except Exception as error:  # the database is away: try again at the next poll
+            log.warning("outbox: delivery round failed (%s)", type(error).__name__)
+            return 0
