@@ -53,10 +53,14 @@ class Report:
 
 
 def machine() -> str:
-    """One line naming where the figures come from."""
+    """One line naming where the figures come from, and how busy the machine was."""
     cpus = os.cpu_count()
     python = platform.python_version()
-    return f"{platform.system()} {platform.machine()}, {cpus} CPU cores, Python {python}"
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (
+        f"{platform.system()} {platform.machine()}, {cpus} CPU cores, Python {python}, "
+        f"load average {load:.1f} at the end"
+    )
 
 
 def render(report: Report) -> str:
