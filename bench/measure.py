@@ -72,11 +72,15 @@ def sampled(outcome: Outcome, child: Server, pool: list[str], plan: Plan, py_spy
     with tempfile.TemporaryDirectory(prefix="billbot-py-spy-") as tmp:
         output = Path(tmp) / "stacks.txt"
         recorder = start_recording(py_spy, child.pid, plan.seconds, output)
-        plan.client.run("profiled", child.url, pool, plan.seconds + 1)
         try:
+            plan.client.run("profiled", child.url, pool, plan.seconds + 1)
             return Measured(outcome, finish_recording(recorder, output, plan.seconds))
-        except RuntimeError as exc:
+        except (RuntimeError, WarmUpError, OSError) as exc:  # the measured result still counts
             return Measured(outcome, sample_error=one_line(exc))
+        finally:
+            if recorder.poll() is None:
+                recorder.kill()
+                recorder.wait()
 
 
 def one_line(error: BaseException) -> str:

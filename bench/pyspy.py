@@ -70,7 +70,12 @@ def finish_recording(
     recorder: subprocess.Popen[str], output: Path, seconds: float
 ) -> SampleProfile:
     """Wait for py-spy; raises RuntimeError with its message when it could not sample."""
-    _, stderr = recorder.communicate(timeout=seconds + 60)
+    try:
+        _, stderr = recorder.communicate(timeout=seconds + 60)
+    except subprocess.TimeoutExpired:
+        recorder.kill()
+        recorder.wait()
+        raise RuntimeError(f"py-spy did not finish within {seconds + 60:.0f} s") from None
     if recorder.returncode != 0 or not output.exists():
         raise RuntimeError(f"py-spy failed ({recorder.returncode}): {stderr.strip()[-300:]}")
     return summarize(output.read_text(encoding="utf-8"), seconds=seconds, rate=RATE)
