@@ -42,8 +42,9 @@ def throwaway_postgres(server_url: str) -> Iterator[str]:
     try:
         asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
     except (OSError, asyncpg.PostgresError) as exc:
-        host = make_url(server_url).host
-        raise DatabaseUnavailableError(f"no PostgreSQL server usable at {host}: {exc}") from exc
+        url = make_url(server_url)
+        where = f"{url.host}:{url.port or 5432}"
+        raise DatabaseUnavailableError(f"no PostgreSQL server usable at {where}: {exc}") from exc
     try:
         yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
     finally:
