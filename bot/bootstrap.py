@@ -167,6 +167,7 @@ def build_engine(
         idle_timeout=timedelta(seconds=settings.conversation_idle_seconds),
         secret_step=router.is_secret_step,
         outgoing=outbox,
+        lease=timedelta(seconds=settings.turn_lease_seconds),
     )
     return ConversationEngine(
         billing=billing,

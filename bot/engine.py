@@ -32,9 +32,9 @@ from bot.text import MAX_PROCESSED_CHARS, clean, redact_card_numbers
 from bot.types import InboundMessage, OutboundMessage, Reply
 
 log = logging.getLogger(__name__)
-# A turn is cut off after this long (billing hanging, say) and answered with an apology; it is
-# well inside the lease, so no other worker takes a message over while its turn still runs.
-TURN_TIMEOUT_SECONDS = 10.0
+# A turn is cut off after this share of its lease (billing hanging, say) and answered with an
+# apology, so no other worker takes a message over while its turn still runs.
+TURN_TIMEOUT_SHARE = 2 / 3
 RATE_LIMITED = "rate_limited"  # the intent recorded for a refused stranger's message
 
 BUSY = {
@@ -146,7 +146,7 @@ class ConversationEngine:
         conv = claim.conversation
         account: Account | None = None
         try:
-            async with asyncio.timeout(TURN_TIMEOUT_SECONDS):
+            async with asyncio.timeout(self._turns.lease.total_seconds() * TURN_TIMEOUT_SHARE):
                 account = await self._identity.identify(message)
                 return await self._converse(message, text, conv, account, now)
         except Exception as error:  # every failure becomes a friendly reply

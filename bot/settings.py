@@ -93,6 +93,10 @@ class Settings:
     pay_link_ttl_seconds: int = 24 * 3600
     default_region: str = "US"  # for phone numbers typed without a country code
     scheduler_enabled: bool = True
+    # A message (and its conversation) is leased to the worker answering it for this long; a
+    # worker that dies holding one frees it when it runs out (docs/turns.md).
+    turn_lease_seconds: float = 15.0
+    recovery_sweep_seconds: float = 60.0  # how often each server answers orphaned messages
 
     @classmethod
     def from_env(
@@ -114,6 +118,8 @@ class Settings:
             pay_link_ttl_seconds=_int(env, "BILLBOT_PAY_LINK_TTL_SECONDS", 24 * 3600),
             default_region=env.get("BILLBOT_DEFAULT_REGION", "US").upper(),
             scheduler_enabled=_flag(env, "BILLBOT_SCHEDULER", True),
+            turn_lease_seconds=_float(env, "BILLBOT_TURN_LEASE_SECONDS", 15.0),
+            recovery_sweep_seconds=_float(env, "BILLBOT_RECOVERY_SWEEP_SECONDS", 60.0),
         )
         if checked:
             settings.check()
@@ -126,6 +132,10 @@ class Settings:
         """Refuse settings that would be unsafe outside demo mode."""
         if self.delivery not in ("sandbox", "live"):
             raise SettingsError("BILLBOT_DELIVERY must be 'sandbox' or 'live'")
+        if not 1.0 <= self.turn_lease_seconds <= 300.0:
+            raise SettingsError("BILLBOT_TURN_LEASE_SECONDS must be between 1 and 300")
+        if self.recovery_sweep_seconds <= 0:
+            raise SettingsError("BILLBOT_RECOVERY_SWEEP_SECONDS must be positive")
         check_secret(self.secret_key, demo=self.demo)
 
 

@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 
 from bot.bootstrap import build_services, delivery_senders
 from bot.outbox import OutboxWorker
+from bot.recovery import RecoverySweeper
 from bot.services import Services
 from bot.settings import Settings
 from scheduler.runner import start_scheduler
@@ -53,8 +54,9 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
 def services_lifespan(settings: Settings, injected: Services | None) -> Lifespan:
     """Build Services on start-up and close them on shutdown; injected ones are the caller's.
 
-    Either way the app runs the outbox's delivery worker while it serves: it is woken after
-    each commit that queued a message and polls for retries, outside every request.
+    Either way the app runs the outbox's delivery worker while it serves (woken after each
+    commit that queued a message, polling for retries, outside every request) and the
+    recovery sweep (answers messages whose worker died: at start-up, then every minute).
     """
 
     @asynccontextmanager
@@ -63,12 +65,17 @@ def services_lifespan(settings: Settings, injected: Services | None) -> Lifespan
         app.state.services = services
         worker = OutboxWorker(services.outbox)
         worker.start()
+        sweeper = RecoverySweeper(
+            services.conversations, every_seconds=settings.recovery_sweep_seconds
+        )
+        sweeper.start()
         scheduler = None
         if injected is None and settings.scheduler_enabled:
             scheduler = start_scheduler(services)
         try:
             yield
         finally:
+            await sweeper.stop()
             await worker.stop()
             if scheduler is not None:
                 scheduler.shutdown(wait=False)

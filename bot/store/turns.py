@@ -91,8 +91,7 @@ Claim = Replay | Busy | OpenTurn
 
 
 class TurnStore:
-    LEASE = timedelta(seconds=15)  # a turn is cut off after TURN_TIMEOUT, well inside this
-    WAIT_SECONDS = 8.0  # how long a message waits for a busy conversation or its duplicate
+    LEASE = timedelta(seconds=15)  # the engine cuts a turn off well inside its lease
     POLL_SECONDS = (0.01, 0.25)  # first and longest pause between looks
 
     def __init__(
@@ -102,8 +101,12 @@ class TurnStore:
         idle_timeout: timedelta,
         secret_step: SecretStep,
         outgoing: OutgoingStore,
+        lease: timedelta = LEASE,
         lease_clock: Clock | None = None,
     ) -> None:
+        self.lease = lease
+        # How long a message waits for a busy conversation or its in-flight duplicate.
+        self.wait_seconds = min(8.0, lease.total_seconds() / 2)
         self._sessions = sessions
         self._idle_timeout = idle_timeout
         self._secret_step = secret_step
@@ -117,7 +120,7 @@ class TurnStore:
     ) -> AsyncIterator[Claim]:
         """Accept and lease `message`; the caller `finish()`es an OpenTurn inside the block."""
         key = (message.channel, message.sender)
-        async with self._locks.hold(key, wait=self.WAIT_SECONDS) as acquired:
+        async with self._locks.hold(key, wait=self.wait_seconds) as acquired:
             if not acquired:
                 yield Busy(retry_after=1.0)
                 return
@@ -153,7 +156,7 @@ class TurnStore:
         self, message: InboundMessage, text: str, secret: bool, now: datetime
     ) -> Claim:
         token = uuid.uuid4().hex
-        give_up = time.monotonic() + self.WAIT_SECONDS
+        give_up = time.monotonic() + self.wait_seconds
         pause = self.POLL_SECONDS[0]
         while True:
             outcome = await self._try_claim(message, text, secret, token, now)
@@ -169,7 +172,7 @@ class TurnStore:
     ) -> Claim | _Waiting:
         """One transaction: lease the conversation, store (or find) the message, lease it."""
         lease_now = self._lease_clock.now()
-        lease_until = lease_now + self.LEASE
+        lease_until = lease_now + self.lease
         async with self._sessions() as session, session.begin() as transaction:
             await claim_write_lock(session)
             conversation = await conversations.take(

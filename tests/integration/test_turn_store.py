@@ -46,7 +46,7 @@ def make_store(
         outgoing=RecordingOutgoing(),
         lease_clock=lease_clock,
     )
-    store.WAIT_SECONDS = 1.0
+    store.wait_seconds = 1.0
     return store
 
 
@@ -189,7 +189,7 @@ async def test_a_message_still_held_after_the_wait_is_busy(
     sessions: async_sessionmaker[AsyncSession], now: datetime
 ) -> None:
     first, second = make_store(sessions), make_store(sessions)
-    second.WAIT_SECONDS = 0.2
+    second.wait_seconds = 0.2
     async with first.claim(msg("yes"), text="yes", secret=False, now=now) as c:
         assert isinstance(c, OpenTurn)
         copy = await answer(second, msg("yes"), now)
@@ -203,12 +203,12 @@ async def test_a_dead_workers_message_is_taken_over_after_its_lease(
 ) -> None:
     lease_clock = FakeClock(datetime.now(UTC))
     dead, alive = make_store(sessions, lease_clock), make_store(sessions, lease_clock)
-    alive.WAIT_SECONDS = 0.2
+    alive.wait_seconds = 0.2
     async with dead.claim(msg("yes"), text="yes", secret=False, now=now) as c:
         assert isinstance(c, OpenTurn)
         c.finished = True  # the worker is killed here: nothing is released
     assert isinstance(await answer(alive, msg("yes"), now), Busy)
-    lease_clock.advance(seconds=TurnStore.LEASE.total_seconds() + 1)
+    lease_clock.advance(seconds=alive.lease.total_seconds() + 1)
     assert [m.external_id for m in await alive.orphans()] == ["m1"]
     taken = await answer(alive, msg("yes"), now, "answered after the crash")
     assert isinstance(taken, OpenTurn)

@@ -41,7 +41,7 @@ async def test_a_retry_of_a_message_still_being_answered_gets_409(
 ) -> None:
     turns = services.conversations._turns  # the engine's own store, to hold a message open
     assert isinstance(turns, TurnStore)
-    turns.WAIT_SECONDS = 0.3
+    turns.wait_seconds = 0.3
     body = {"text": "balance", "as": ALEX, "session": "alex-session-2", "id": "msg-1"}
     hold = asyncio.Event()
     now = services.clock.now()

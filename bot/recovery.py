@@ -1,0 +1,59 @@
+"""The recovery sweep: messages accepted but never answered (their worker died) get answered.
+
+Runs in every serving process, at start-up and then every minute: taking a message over is
+atomic (`bot.store.turns`), so sweeps in several processes never answer one message twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+SWEEP_SECONDS = 60.0
+
+
+class Recoverable(Protocol):
+    async def recover(self, *, limit: int = 100) -> int: ...
+
+
+class RecoverySweeper:
+    """An asyncio task the app's lifespan starts and stops."""
+
+    def __init__(self, engine: Recoverable, *, every_seconds: float = SWEEP_SECONDS) -> None:
+        self._engine = engine
+        self._every = every_seconds
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self.run(), name="billbot-recovery-sweep")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is None:
+            return
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    async def run(self) -> None:
+        while True:
+            await self.sweep()
+            await asyncio.sleep(self._every)
+
+    async def sweep(self) -> int:
+        """Answer every orphaned message now; how many there were."""
+        total = 0
+        try:
+            while found := await self._engine.recover():
+                total += found
+                if found < 100:
+                    break
+        except Exception as error:  # the database is away: the next sweep tries again
+            log.warning("recovery sweep failed (%s)", type(error).__name__)
+        if total:
+            log.warning("recovery sweep answered %d message(s) whose worker had died", total)
+        return total
