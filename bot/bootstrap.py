@@ -18,6 +18,7 @@ from billing_client import BillingClient
 from billing_client.sql.client import SqlBillingClient
 from billing_client.sql.database import create_engine, session_factory
 from billing_client.sql.seed import DEMO_EMAILS, DEMO_PHONES, seed_demo, seed_generated
+from billing_client.sql.transactions import Transactions
 from bot import migrate
 from bot.clock import Clock, SystemClock
 from bot.engine import ConversationEngine
@@ -153,7 +154,7 @@ def build_nlu(settings: Settings, *, data: Path | None = None) -> NluModel:
 
 def build_engine(
     settings: Settings,
-    sessions: async_sessionmaker[AsyncSession],
+    transactions: Transactions,
     billing: BillingClient,
     nlu: NluModel,
     outbox: Outbox,
@@ -163,7 +164,7 @@ def build_engine(
     """The conversation engine over the registry's intents and the bot's own tables."""
     router = Router(default_registry())
     turns = TurnStore(
-        sessions,
+        transactions,
         idle_timeout=timedelta(seconds=settings.conversation_idle_seconds),
         secret_step=router.is_secret_step,
         outgoing=outbox,
@@ -261,17 +262,19 @@ async def build_services(
     live_senders = delivery_senders(settings, senders)
     db = create_engine(settings.database_url)
     sessions = session_factory(db)
+    transactions = Transactions(db)
     settings = await resolve_secret(settings, sessions=sessions)
-    billing = billing or SqlBillingClient(sessions)
+    billing = billing or SqlBillingClient(sessions, transactions)
     links = LinkSigner(settings.secret_key, settings.public_url)
     outbox = Outbox(sessions, clock, senders=live_senders, live=settings.delivery == "live")
     _log_delivery(settings, outbox)
     nlu = nlu or build_nlu(settings)
-    engine = build_engine(settings, sessions, billing, nlu, outbox, links, clock)
+    engine = build_engine(settings, transactions, billing, nlu, outbox, links, clock)
     return Services(
         settings=settings,
         db=db,
         sessions=sessions,
+        transactions=transactions,
         billing=billing,
         clock=clock,
         links=links,

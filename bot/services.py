@@ -11,6 +11,7 @@ from billing_client import BillingClient
 from bot.clock import Clock
 from bot.links import LinkSigner
 from bot.settings import Settings
+from bot.store.sql import Transactions
 
 FLUSH_SECONDS = 10.0
 
@@ -25,6 +26,7 @@ class Services:
     settings: Settings
     db: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    transactions: Transactions
     billing: BillingClient
     clock: Clock
     links: LinkSigner
@@ -41,4 +43,5 @@ class Services:
         try:
             await self.outbox.flush(seconds=FLUSH_SECONDS)
         finally:
+            self.transactions.close()
             await self.db.dispose()

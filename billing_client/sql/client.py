@@ -11,14 +11,14 @@ PostgreSQL, BEGIN IMMEDIATE on SQLite), so the usual replay never reaches the co
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
+from typing import TypeVar
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Connection, case, func, select
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import joinedload, selectinload
 
 from billing_client import types as dto
@@ -29,14 +29,13 @@ from billing_client.errors import (
     NotFoundError,
 )
 from billing_client.interface import BillingClient
-from billing_client.sql import pin_guard
+from billing_client.sql import pin_guard, reads
 from billing_client.sql.database import WRITE_INTENT
 from billing_client.sql.models import (
     Account,
     AuditLog,
     Barring,
     Charge,
-    ContactAddress,
     Invoice,
     InvoiceItem,
     Line,
@@ -48,31 +47,30 @@ from billing_client.sql.models import (
     UsageCounter,
 )
 from billing_client.sql.pin_guard import hash_pin as hash_pin  # the seed hashes demo PINs
+from billing_client.sql.reads import local_today, money
+from billing_client.sql.transactions import Transactions
 
 _USAGE_ORDER = {"data": 0, "voice": 1, "sms": 2}
 # Errors that mean "the database is not answering", as opposed to a refused write.
 _UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, OSError)
+T = TypeVar("T")
 
 
 class SqlBillingClient(BillingClient):
     """The embedded billing core: every port method on one SQL database."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        transactions: Transactions | None = None,
+    ) -> None:
+        """`transactions` runs the per-turn reads (`reads`); by default on the sessions' engine."""
         self._sessions = sessions
+        self._transactions = transactions
 
     # --- identity -----------------------------------------------------------------------------
     async def find_account_by_msisdn(self, msisdn: str) -> dto.Account | None:
-        async with self._reading() as session:
-            account = await session.scalar(
-                select(Account).join(Line).where(Line.msisdn == msisdn)
-            ) or await session.scalar(
-                select(Account)
-                .join(ContactAddress)
-                .where(ContactAddress.address == msisdn)
-                .order_by(ContactAddress.id)
-                .limit(1)
-            )
-            return account.to_dto() if account else None
+        return await self._read(lambda connection: reads.account_by_msisdn(connection, msisdn))
 
     async def get_account(self, account_id: int) -> dto.Account:
         async with self._reading() as session:
@@ -97,20 +95,7 @@ class SqlBillingClient(BillingClient):
         which is the current cycle's unless invoicing fell behind. The plan's recurring fee is
         not accrued: it is billed in advance on the cycle's invoice.
         """
-        async with self._reading() as session:
-            account = await _account(session, account_id)
-            today = _local_today(account, now)
-            open_invoices = [inv.summary(today) for inv in await _open_invoices(session, account)]
-            return dto.Balance(
-                account=account.to_dto(),
-                amount_due=_money(account, sum(inv.amount_due.minor for inv in open_invoices)),
-                open_invoices=tuple(open_invoices),
-                next_due_on=open_invoices[0].due_on if open_invoices else None,
-                overdue=any(inv.status == "overdue" for inv in open_invoices),
-                unbilled=_money(account, await _unbilled_minor(session, account.id)),
-                prepaid_balance=await _prepaid_balance(session, account),
-                bill_limit=_bill_limit(account),
-            )
+        return await self._read(lambda connection: reads.balance(connection, account_id, now))
 
     async def list_invoices(
         self, account_id: int, *, now: datetime, limit: int = 3
@@ -124,7 +109,7 @@ class SqlBillingClient(BillingClient):
                 .order_by(Invoice.issued_on.desc(), Invoice.id.desc())
                 .limit(limit)
             )
-            today = _local_today(account, now)
+            today = local_today(account, now)
             return [invoice.summary(today) for invoice in invoices]
 
     async def get_invoice(self, invoice_id: int, *, now: datetime) -> dto.InvoiceDetail:
@@ -138,7 +123,7 @@ class SqlBillingClient(BillingClient):
                 raise NotFoundError(f"invoice {invoice_id} not found")
             account = await _account(session, invoice.account_id)
             return dto.InvoiceDetail(
-                summary=invoice.summary(_local_today(account, now)),
+                summary=invoice.summary(local_today(account, now)),
                 account=account.to_dto(),
                 items=tuple(_item_dto(item, invoice.currency) for item in invoice.items),
                 tax_rate=invoice.tax_rate,
@@ -148,7 +133,7 @@ class SqlBillingClient(BillingClient):
         """Counters of the cycle containing the customer's local today, per line."""
         async with self._reading() as session:
             account = await _account(session, account_id)
-            today = _local_today(account, now)
+            today = local_today(account, now)
             rows = await session.execute(
                 select(UsageCounter, Line.msisdn)
                 .join(Line)
@@ -308,6 +293,15 @@ class SqlBillingClient(BillingClient):
             return [row.to_dto() for row in rows]
 
     # --- transactions -------------------------------------------------------------------------
+    async def _read(self, work: Callable[[Connection], T]) -> T:
+        """One of the per-turn reads, as one plain transaction (see `reads`)."""
+        if self._transactions is None:
+            self._transactions = Transactions(_engine_of(self._sessions))
+        try:
+            return await self._transactions.read(work)
+        except _UNAVAILABLE as exc:
+            raise BillingUnavailableError("the billing database is not available") from exc
+
     @asynccontextmanager
     async def _reading(self) -> AsyncIterator[AsyncSession]:
         try:
@@ -501,7 +495,7 @@ async def _prepaid_balance(session: AsyncSession, account: Account) -> dto.Money
             PrepaidTransaction.account_id == account.id
         )
     )
-    return _money(account, int(total or 0))
+    return money(account, int(total or 0))
 
 
 async def _payment_by_reference(
@@ -669,21 +663,6 @@ def _replayed_ticket(ticket: Ticket, account_id: int) -> dto.Ticket:
 
 
 # --- small helpers ----------------------------------------------------------------------------
-def _local_today(account: Account, now: datetime) -> date:
-    """The calendar day it is for the customer: due dates are local dates."""
-    return now.astimezone(ZoneInfo(account.timezone)).date()
-
-
-def _money(account: Account, minor: int) -> dto.Money:
-    return dto.Money(minor, account.currency)
-
-
-def _bill_limit(account: Account) -> dto.Money | None:
-    if account.bill_limit_minor is None:
-        return None
-    return _money(account, account.bill_limit_minor)
-
-
 def _item_dto(item: InvoiceItem, currency: str) -> dto.InvoiceItem:
     return dto.InvoiceItem(
         description=item.description,
@@ -724,3 +703,10 @@ def _audit(
             detail=detail,
         )
     )
+
+
+def _engine_of(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
+    engine = sessions.kw.get("bind")
+    if not isinstance(engine, AsyncEngine):
+        raise TypeError("SqlBillingClient needs sessions bound to an AsyncEngine")
+    return engine

@@ -15,13 +15,14 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.outbox.delivery import Delivery, DeliveryLimits
 from bot.outbox.ports import Sender
 from bot.outbox.retry import RetryPolicy
-from bot.outbox.store import OutboxEntry, insert_ignore, newest, row_values
+from bot.outbox.store import OutboxEntry, insert_ignore, insert_ignore_on, newest, row_values
 from bot.store.sql import claim_write_lock
 from bot.types import OutboundMessage
 
@@ -81,15 +82,15 @@ class Outbox:
         """The older name of `enqueue`, kept while callers move over."""
         return await self.enqueue(message)
 
-    async def store(
-        self, session: AsyncSession, messages: Sequence[OutboundMessage], *, now: datetime
+    def store(
+        self, connection: Connection, messages: Sequence[OutboundMessage], *, now: datetime
     ) -> None:
         """Insert-ignore `messages` in the caller's transaction; call `wake()` after commit.
 
         Validates every message before writing any, so a bad one changes nothing.
         """
         rows = [row_values(message, now=now) for message in messages]
-        await insert_ignore(session, rows)
+        insert_ignore_on(connection, rows)
 
     def wake(self) -> None:
         """Tell this process's worker there is work; returns at once."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, or_, select, update
+from sqlalchemy import Connection, Row, and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -116,6 +116,20 @@ async def insert_ignore(session: AsyncSession, rows: Sequence[Mapping[str, Any]]
     insert = (postgresql if dialect == "postgresql" else sqlite).insert(OutboxMessage)
     result = await session.execute(insert.values(list(rows)).on_conflict_do_nothing())
     return max(int(getattr(result, "rowcount", 0) or 0), 0)
+
+
+_INSERT_IGNORE = {
+    "sqlite": sqlite.insert(OutboxMessage).on_conflict_do_nothing(),
+    "postgresql": postgresql.insert(OutboxMessage).on_conflict_do_nothing(),
+}
+
+
+def insert_ignore_on(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
+    """`insert_ignore` inside a transaction the caller runs on a plain `Connection`."""
+    if not rows:
+        return 0
+    result = connection.execute(_INSERT_IGNORE[connection.dialect.name], list(rows))
+    return max(int(result.rowcount or 0), 0)
 
 
 _CLAIM_COLUMNS = (

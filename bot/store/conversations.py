@@ -1,7 +1,7 @@
 """Conversation rows: one per (channel, sender), its flow state and its lease.
 
-Only `bot.store.turns` calls these, inside the two transactions of a turn; each function is one
-statement (two when the row is new), so a turn's state costs no extra round trips.
+Only `bot.store.turns` calls these, inside the two transactions of a turn. Each function is one
+statement (two when the row is new), built once at import and run on a plain `Connection`.
 """
 
 from __future__ import annotations
@@ -10,22 +10,50 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Connection, Row, Table, bindparam, or_, select, update
 
 from bot.flow import FlowState
 from bot.store.models import Conversation
-from bot.store.sql import dialect_insert
+from bot.store.sql import dialect_inserts
 
 ConversationKey = tuple[str, str]  # (channel, sender)
-_STATE_COLUMNS = (
-    Conversation.id,
-    Conversation.account_id,
-    Conversation.flow,
-    Conversation.step,
-    Conversation.slots,
-    Conversation.options,
-    Conversation.updated_at,
+_TABLE: Table = Conversation.__table__  # type: ignore[assignment]
+_C = _TABLE.c
+_STATE = (_C.id, _C.account_id, _C.flow, _C.step, _C.slots, _C.options, _C.updated_at)
+_THIS = (_C.channel == bindparam("p_channel"), _C.sender == bindparam("p_sender"))
+_FREE = or_(_C.lock_token.is_(None), _C.locked_until < bindparam("p_lease_now"))
+_HELD_BY_US = (_C.id == bindparam("p_id"), _C.lock_token == bindparam("p_token"))
+
+_TAKE = (
+    update(_TABLE)
+    .where(*_THIS, _FREE)
+    .values(lock_token=bindparam("p_token"), locked_until=bindparam("p_lease_until"))
+    .returning(*_STATE)
+)
+_CREATE = {
+    dialect: insert.on_conflict_do_nothing().returning(*_STATE)
+    for dialect, insert in dialect_inserts(_TABLE).items()
+}
+_HOLDER = select(_C.flow, _C.step).where(*_THIS)
+_SAVE = (
+    update(_TABLE)
+    .where(*_HELD_BY_US)
+    .values(
+        flow=bindparam("p_flow"),
+        step=bindparam("p_step"),
+        slots=bindparam("p_slots"),
+        options=bindparam("p_options"),
+        account_id=bindparam("p_account_id"),
+        updated_at=bindparam("p_now"),
+        lock_token=None,
+        locked_until=None,
+    )
+)
+_RELEASE = update(_TABLE).where(*_HELD_BY_US).values(lock_token=None, locked_until=None)
+_CLEAR_EXPIRED = (
+    update(_TABLE)
+    .where(_C.lock_token.is_not(None), _C.locked_until < bindparam("p_lease_now"))
+    .values(lock_token=None, locked_until=None)
 )
 
 
@@ -48,8 +76,8 @@ class BusyConversation:
     step: str | None
 
 
-async def take(
-    session: AsyncSession,
+def take(
+    connection: Connection,
     key: ConversationKey,
     *,
     token: str,
@@ -60,64 +88,46 @@ async def take(
 ) -> ConversationState | BusyConversation:
     """Lease the conversation (creating it) and read its state; or say who holds it."""
     channel, sender = key
-    free = or_(Conversation.lock_token.is_(None), Conversation.locked_until < lease_now)
-    taken = await session.execute(
-        update(Conversation)
-        .where(Conversation.channel == channel, Conversation.sender == sender, free)
-        .values(lock_token=token, locked_until=lease_until)
-        .returning(*_STATE_COLUMNS)
-    )
-    row = taken.first()
+    lease = {"p_token": token, "p_lease_until": lease_until}
+    row = connection.execute(
+        _TAKE, {"p_channel": channel, "p_sender": sender, "p_lease_now": lease_now, **lease}
+    ).first()
     if row is None:
-        row = await _create(session, key, token=token, lease_until=lease_until, now=now)
+        row = _create(connection, key, token=token, lease_until=lease_until, now=now)
     if row is None:
-        return await _holder(session, key)
+        return _holder(connection, key)
     return _state_of(row, now, idle_timeout)
 
 
-async def save(
-    session: AsyncSession, current: ConversationState, *, token: str, now: datetime
-) -> bool:
+def save(connection: Connection, current: ConversationState, *, token: str, now: datetime) -> bool:
     """Store the turn's state and return the lease; False when the lease was lost."""
     state = current.state
-    result = await session.execute(
-        update(Conversation)
-        .where(Conversation.id == current.row_id, Conversation.lock_token == token)
-        .values(
-            flow=state.flow,
-            step=state.step,
-            slots={**state.slots, "_history": list(state.history)} if state.active else {},
-            options=list(current.options),
-            account_id=current.account_id,
-            updated_at=now,
-            lock_token=None,
-            locked_until=None,
-        )
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    slots = {**state.slots, "_history": list(state.history)} if state.active else {}
+    values = {
+        "p_id": current.row_id,
+        "p_token": token,
+        "p_flow": state.flow,
+        "p_step": state.step,
+        "p_slots": slots,
+        "p_options": list(current.options),
+        "p_account_id": current.account_id,
+        "p_now": now,
+    }
+    return bool(connection.execute(_SAVE, values).rowcount)
 
 
-async def release(session: AsyncSession, row_id: int, *, token: str) -> None:
+def release(connection: Connection, row_id: int, *, token: str) -> None:
     """Return the lease without touching the state (a turn that must be tried again)."""
-    await session.execute(
-        update(Conversation)
-        .where(Conversation.id == row_id, Conversation.lock_token == token)
-        .values(lock_token=None, locked_until=None)
-    )
+    connection.execute(_RELEASE, {"p_id": row_id, "p_token": token})
 
 
-async def clear_expired_leases(session: AsyncSession, *, lease_now: datetime) -> int:
+def clear_expired_leases(connection: Connection, *, lease_now: datetime) -> int:
     """Forget leases whose holder died (tidiness: an expired lease is already free)."""
-    result = await session.execute(
-        update(Conversation)
-        .where(Conversation.lock_token.is_not(None), Conversation.locked_until < lease_now)
-        .values(lock_token=None, locked_until=None)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return int(connection.execute(_CLEAR_EXPIRED, {"p_lease_now": lease_now}).rowcount)
 
 
-async def _create(
-    session: AsyncSession,
+def _create(
+    connection: Connection,
     key: ConversationKey,
     *,
     token: str,
@@ -135,20 +145,12 @@ async def _create(
         "lock_token": token,
         "locked_until": lease_until,
     }
-    statement = dialect_insert(session, Conversation).values(**values).on_conflict_do_nothing()
-    created = await session.execute(statement.returning(*_STATE_COLUMNS))
-    return created.first()
+    return connection.execute(_CREATE[connection.dialect.name], values).first()
 
 
-async def _holder(session: AsyncSession, key: ConversationKey) -> BusyConversation:
+def _holder(connection: Connection, key: ConversationKey) -> BusyConversation:
     channel, sender = key
-    row = (
-        await session.execute(
-            select(Conversation.flow, Conversation.step).where(
-                Conversation.channel == channel, Conversation.sender == sender
-            )
-        )
-    ).first()
+    row = connection.execute(_HOLDER, {"p_channel": channel, "p_sender": sender}).first()
     return BusyConversation(None, None) if row is None else BusyConversation(row.flow, row.step)
 
 

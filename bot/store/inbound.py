@@ -2,26 +2,70 @@
 
 A row is `received` while a worker holds its lease (or after that worker died), then
 `handled`, `failed` (answered with an apology, final) or `retry` (a transient failure was
-answered; the same message sent again is handled again). Only `bot.store.turns` and the
-recovery sweep call these.
+answered; the same message sent again is handled again). Only `bot.store.turns` calls these,
+inside a turn's transactions; statements are built once at import.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Connection, Table, and_, bindparam, or_, select, update
 
 from bot.store.conversations import aware
 from bot.store.models import InboundRecord
-from bot.store.sql import dialect_insert
+from bot.store.sql import dialect_inserts
 from bot.types import InboundMessage, Reply
 
 RECEIVED, HANDLED, FAILED, RETRY = "received", "handled", "failed", "retry"
 FINAL = frozenset({HANDLED, FAILED})
+
+_TABLE: Table = InboundRecord.__table__  # type: ignore[assignment]
+_C = _TABLE.c
+_NOBODY_HOLDS = or_(_C.leased_until.is_(None), _C.leased_until < bindparam("p_lease_now"))
+_OURS = (_C.id == bindparam("p_id"), _C.lease_token == bindparam("p_token"))
+
+_INSERT = {
+    dialect: insert.on_conflict_do_nothing().returning(_C.id)
+    for dialect, insert in dialect_inserts(_TABLE).items()
+}
+_FIND = select(_C.id, _C.status, _C.lease_token, _C.leased_until, _C.replies, _C.text).where(
+    _C.channel == bindparam("p_channel"), _C.external_id == bindparam("p_external_id")
+)
+_TAKE_OVER = (
+    update(_TABLE)
+    .where(
+        _C.id == bindparam("p_id"),
+        or_(and_(_C.status == RECEIVED, _NOBODY_HOLDS), _C.status == RETRY),
+    )
+    .values(
+        status=RECEIVED,
+        lease_token=bindparam("p_token"),
+        leased_until=bindparam("p_lease_until"),
+        attempts=_C.attempts + 1,
+    )
+)
+_RENEW = update(_TABLE).where(*_OURS).values(leased_until=bindparam("p_lease_until"))
+_FINISH = (
+    update(_TABLE)
+    .where(*_OURS)
+    .values(
+        status=bindparam("p_status"),
+        replies=bindparam("p_replies"),
+        intent=bindparam("p_intent"),
+        account_id=bindparam("p_account_id"),
+        handled_at=bindparam("p_now"),
+        lease_token=None,
+        leased_until=None,
+    )
+)
+_ORPHANS = (
+    select(_C.channel, _C.sender, _C.text, _C.external_id, _C.received_at, _C.as_phone)
+    .where(_C.status == RECEIVED, _NOBODY_HOLDS)
+    .order_by(_C.id)
+    .limit(bindparam("p_limit"))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +88,8 @@ class StoredInbound:
         return self.status == RECEIVED and until is not None and aware(until) > lease_now
 
 
-async def insert(
-    session: AsyncSession,
+def insert(
+    connection: Connection,
     message: InboundMessage,
     *,
     text: str,
@@ -53,7 +97,7 @@ async def insert(
     lease_until: datetime,
 ) -> int | None:
     """Store the message leased to us; its id, or None when it was stored before."""
-    values: dict[str, Any] = {
+    values: dict[str, object] = {
         "channel": message.channel,
         "external_id": message.external_id,
         "sender": message.sender,
@@ -66,35 +110,21 @@ async def insert(
         "leased_until": lease_until,
         "attempts": 1,
     }
-    statement = dialect_insert(session, InboundRecord).values(**values).on_conflict_do_nothing()
-    inserted = await session.execute(statement.returning(InboundRecord.id))
+    inserted = connection.execute(_INSERT[connection.dialect.name], values)
     return inserted.scalar()
 
 
-async def find(session: AsyncSession, message: InboundMessage) -> StoredInbound | None:
-    row = (
-        await session.execute(
-            select(
-                InboundRecord.id,
-                InboundRecord.status,
-                InboundRecord.lease_token,
-                InboundRecord.leased_until,
-                InboundRecord.replies,
-                InboundRecord.text,
-            ).where(
-                InboundRecord.channel == message.channel,
-                InboundRecord.external_id == message.external_id,
-            )
-        )
-    ).first()
+def find(connection: Connection, message: InboundMessage) -> StoredInbound | None:
+    key = {"p_channel": message.channel, "p_external_id": message.external_id}
+    row = connection.execute(_FIND, key).first()
     if row is None:
         return None
     replies = tuple(Reply.from_dict(item) for item in row.replies or [])
     return StoredInbound(row.id, row.status, row.lease_token, row.leased_until, replies, row.text)
 
 
-async def take_over(
-    session: AsyncSession,
+def take_over(
+    connection: Connection,
     row_id: int,
     *,
     token: str,
@@ -102,35 +132,23 @@ async def take_over(
     lease_now: datetime,
 ) -> bool:
     """Lease a row nobody is answering (its worker died, or it is to be retried)."""
-    orphaned = and_(
-        InboundRecord.status == RECEIVED,
-        or_(InboundRecord.leased_until.is_(None), InboundRecord.leased_until < lease_now),
-    )
-    result = await session.execute(
-        update(InboundRecord)
-        .where(InboundRecord.id == row_id, or_(orphaned, InboundRecord.status == RETRY))
-        .values(
-            status=RECEIVED,
-            lease_token=token,
-            leased_until=lease_until,
-            attempts=InboundRecord.attempts + 1,
-        )
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    values = {
+        "p_id": row_id,
+        "p_token": token,
+        "p_lease_until": lease_until,
+        "p_lease_now": lease_now,
+    }
+    return bool(connection.execute(_TAKE_OVER, values).rowcount)
 
 
-async def renew(session: AsyncSession, row_id: int, *, token: str, lease_until: datetime) -> bool:
+def renew(connection: Connection, row_id: int, *, token: str, lease_until: datetime) -> bool:
     """Extend our own lease (after waiting for a busy conversation)."""
-    result = await session.execute(
-        update(InboundRecord)
-        .where(InboundRecord.id == row_id, InboundRecord.lease_token == token)
-        .values(leased_until=lease_until)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    values = {"p_id": row_id, "p_token": token, "p_lease_until": lease_until}
+    return bool(connection.execute(_RENEW, values).rowcount)
 
 
-async def finish(
-    session: AsyncSession,
+def finish(
+    connection: Connection,
     row_id: int,
     *,
     token: str,
@@ -141,42 +159,21 @@ async def finish(
     now: datetime,
 ) -> bool:
     """Record the answer and return the lease; False when the lease was lost."""
-    result = await session.execute(
-        update(InboundRecord)
-        .where(InboundRecord.id == row_id, InboundRecord.lease_token == token)
-        .values(
-            status=status,
-            replies=[reply.as_dict() for reply in replies],
-            intent=intent,
-            account_id=account_id,
-            handled_at=now,
-            lease_token=None,
-            leased_until=None,
-        )
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    values = {
+        "p_id": row_id,
+        "p_token": token,
+        "p_status": status,
+        "p_replies": [reply.as_dict() for reply in replies],
+        "p_intent": intent,
+        "p_account_id": account_id,
+        "p_now": now,
+    }
+    return bool(connection.execute(_FINISH, values).rowcount)
 
 
-async def orphans(
-    session: AsyncSession, *, lease_now: datetime, limit: int
-) -> list[InboundMessage]:
+def orphans(connection: Connection, *, lease_now: datetime, limit: int) -> list[InboundMessage]:
     """Messages accepted but never answered: `received`, and nobody holds their lease."""
-    rows = await session.execute(
-        select(
-            InboundRecord.channel,
-            InboundRecord.sender,
-            InboundRecord.text,
-            InboundRecord.external_id,
-            InboundRecord.received_at,
-            InboundRecord.as_phone,
-        )
-        .where(
-            InboundRecord.status == RECEIVED,
-            or_(InboundRecord.leased_until.is_(None), InboundRecord.leased_until < lease_now),
-        )
-        .order_by(InboundRecord.id)
-        .limit(limit)
-    )
+    rows = connection.execute(_ORPHANS, {"p_lease_now": lease_now, "p_limit": limit})
     return [
         InboundMessage(
             channel=row.channel,

@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
+from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
+
+T = TypeVar("T")
 
 # The execution option billing_client.sql.database's SQLite "begin" listener reads to start a
 # transaction with BEGIN IMMEDIATE (other backends ignore it). Spelled here, not imported:
 # nothing in bot/ but the composition root imports the concrete SQL adapter.
 WRITE_INTENT = {"sqlite_begin": "IMMEDIATE"}
+
+
+class Transactions(Protocol):
+    """Runs one transaction as one plain function over a `Connection` (the turn's hot path).
+
+    The composition root provides it (`billing_client.sql.transactions.Transactions`).
+    """
+
+    async def read(self, work: Callable[[Connection], T]) -> T: ...
+
+    async def write(self, work: Callable[[Connection], T]) -> T: ...
+
+    def close(self) -> None: ...
+
+
+def dialect_inserts(table: Table) -> dict[str, Any]:
+    """`table`'s INSERT for each dialect billbot runs on (they know ON CONFLICT, RETURNING)."""
+    return {"sqlite": sqlite.insert(table), "postgresql": postgresql.insert(table)}
 
 
 def dialect_insert(session: AsyncSession, model: type[DeclarativeBase]) -> Any:

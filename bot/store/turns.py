@@ -21,16 +21,17 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import Connection
 
 from bot.clock import Clock, SystemClock
 from bot.locks import KeyedLocks
 from bot.secret_text import PLACEHOLDER
 from bot.store import conversations, inbound
 from bot.store.conversations import BusyConversation, ConversationState
-from bot.store.sql import claim_write_lock
+from bot.store.sql import Transactions
 from bot.types import InboundMessage, OutboundMessage, Reply
 
 log = logging.getLogger(__name__)
@@ -40,8 +41,8 @@ SecretStep = Callable[[str | None, str | None], bool]  # (flow, step) -> the ans
 class OutgoingStore(Protocol):
     """Where a turn's outbound messages go, inside the turn's own transaction (the outbox)."""
 
-    async def store(
-        self, session: AsyncSession, messages: Sequence[OutboundMessage], *, now: datetime
+    def store(
+        self, connection: Connection, messages: Sequence[OutboundMessage], *, now: datetime
     ) -> None: ...
 
 
@@ -87,6 +88,31 @@ class _Waiting:
     """This round found the message or its conversation held by someone else."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    """One try at claiming a message."""
+
+    message: InboundMessage
+    text: str
+    secret: bool
+    token: str
+    lease_now: datetime
+    lease_until: datetime
+    now: datetime
+
+
+class _Undo(Exception):
+    """Roll the claim back (nothing to keep) and answer `outcome`."""
+
+    def __init__(self, outcome: Replay | _Waiting) -> None:
+        super().__init__("claim rolled back")
+        self.outcome = outcome
+
+
+class _LeaseLost(Exception):
+    """Another worker took the message over: roll the answer back."""
+
+
 Claim = Replay | Busy | OpenTurn
 
 
@@ -96,7 +122,7 @@ class TurnStore:
 
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        db: Transactions,
         *,
         idle_timeout: timedelta,
         secret_step: SecretStep,
@@ -107,7 +133,7 @@ class TurnStore:
         self.lease = lease
         # How long a message waits for a busy conversation or its in-flight duplicate.
         self.wait_seconds = min(8.0, lease.total_seconds() / 2)
-        self._sessions = sessions
+        self._db = db
         self._idle_timeout = idle_timeout
         self._secret_step = secret_step
         self._outgoing = outgoing
@@ -134,22 +160,22 @@ class TurnStore:
     async def finish(self, turn: OpenTurn, result: TurnResult, *, now: datetime) -> bool:
         """Save state, answer and outbound messages, return the leases; False if they were lost."""
         turn.finished = True
-        async with self._sessions() as session, session.begin() as transaction:
-            await claim_write_lock(session)
-            if await self._record(session, turn, result, now):
-                await self._outgoing.store(session, result.outgoing, now=now)
-                return True
-            await transaction.rollback()
-        log.warning("a turn outlived its lease; another worker answers that message")
-        return False
+        try:
+            await self._db.write(partial(self._record, turn, result, now))
+        except _LeaseLost:
+            log.warning("a turn outlived its lease; another worker answers that message")
+            return False
+        return True
 
     async def orphans(self, *, limit: int = 100) -> list[InboundMessage]:
         """Accepted messages nobody is answering (their worker died); expired leases cleared."""
         lease_now = self._lease_clock.now()
-        async with self._sessions() as session, session.begin():
-            await claim_write_lock(session)
-            await conversations.clear_expired_leases(session, lease_now=lease_now)
-            return await inbound.orphans(session, lease_now=lease_now, limit=limit)
+
+        def sweep(connection: Connection) -> list[InboundMessage]:
+            conversations.clear_expired_leases(connection, lease_now=lease_now)
+            return inbound.orphans(connection, lease_now=lease_now, limit=limit)
+
+        return await self._db.write(sweep)
 
     # --- accepting ----------------------------------------------------------------------------
     async def _claim(
@@ -172,58 +198,36 @@ class TurnStore:
     ) -> Claim | _Waiting:
         """One transaction: lease the conversation, store (or find) the message, lease it."""
         lease_now = self._lease_clock.now()
-        lease_until = lease_now + self.lease
-        async with self._sessions() as session, session.begin() as transaction:
-            await claim_write_lock(session)
-            conversation = await conversations.take(
-                session,
-                (message.channel, message.sender),
-                token=token,
-                lease_until=lease_until,
-                lease_now=lease_now,
-                now=now,
-                idle_timeout=self._idle_timeout,
-            )
-            stored = PLACEHOLDER if secret or self._is_secret_step(conversation) else text
-            row_id = await inbound.insert(
-                session, message, text=stored, token=token, lease_until=lease_until
-            )
-            if row_id is None:
-                found = await self._existing(session, message, token, lease_now, lease_until)
-                if not isinstance(found, tuple):
-                    await transaction.rollback()
-                    return found
-                row_id, stored = found
-            if isinstance(conversation, BusyConversation):
-                return _Waiting()  # the message stays stored and leased to us meanwhile
-            return OpenTurn(row_id, token, conversation, stored)
+        attempt = _Attempt(message, text, secret, token, lease_now, lease_now + self.lease, now)
+        try:
+            return await self._db.write(partial(self._claim_once, attempt))
+        except _Undo as undo:  # rolled back: nothing of this attempt was kept
+            return undo.outcome
 
-    async def _existing(
-        self,
-        session: AsyncSession,
-        message: InboundMessage,
-        token: str,
-        lease_now: datetime,
-        lease_until: datetime,
-    ) -> tuple[int, str] | Replay | _Waiting:
-        """A message stored before: ours to go on with, answered, or someone else's."""
-        row = await inbound.find(session, message)
-        if row is None:
-            return _Waiting()
-        if row.lease_token == token:
-            await inbound.renew(session, row.id, token=token, lease_until=lease_until)
-            return row.id, row.text
-        if row.answered():
-            return Replay(row.replies)
-        if row.held(lease_now):
-            return _Waiting()
-        taken = await inbound.take_over(
-            session, row.id, token=token, lease_until=lease_until, lease_now=lease_now
+    def _claim_once(self, attempt: _Attempt, connection: Connection) -> Claim | _Waiting:
+        message, token, lease_until = attempt.message, attempt.token, attempt.lease_until
+        conversation = conversations.take(
+            connection,
+            (message.channel, message.sender),
+            token=token,
+            lease_until=lease_until,
+            lease_now=attempt.lease_now,
+            now=attempt.now,
+            idle_timeout=self._idle_timeout,
         )
-        if not taken:
-            return _Waiting()
-        log.info("taking over message %s on %s", message.external_id, message.channel)
-        return row.id, row.text
+        secret = attempt.secret or self._is_secret_step(conversation)
+        stored = PLACEHOLDER if secret else attempt.text
+        row_id = inbound.insert(
+            connection, message, text=stored, token=token, lease_until=lease_until
+        )
+        if row_id is None:
+            found = _existing(connection, attempt)
+            if not isinstance(found, tuple):
+                raise _Undo(found)
+            row_id, stored = found
+        if isinstance(conversation, BusyConversation):
+            return _Waiting()  # the message stays stored and leased to us meanwhile
+        return OpenTurn(row_id, token, conversation, stored)
 
     def _is_secret_step(self, conversation: ConversationState | BusyConversation) -> bool:
         if isinstance(conversation, BusyConversation):
@@ -232,17 +236,17 @@ class TurnStore:
         return self._secret_step(state.flow, state.step)
 
     # --- finishing ----------------------------------------------------------------------------
-    async def _record(
-        self, session: AsyncSession, turn: OpenTurn, result: TurnResult, now: datetime
-    ) -> bool:
+    def _record(
+        self, turn: OpenTurn, result: TurnResult, now: datetime, connection: Connection
+    ) -> None:
         conversation = turn.conversation
         if result.save_state:
-            saved = await conversations.save(session, conversation, token=turn.token, now=now)
+            saved = conversations.save(connection, conversation, token=turn.token, now=now)
         else:
-            await conversations.release(session, conversation.row_id, token=turn.token)
+            conversations.release(connection, conversation.row_id, token=turn.token)
             saved = True
-        return saved and await inbound.finish(
-            session,
+        answered = saved and inbound.finish(
+            connection,
             turn.inbound_id,
             token=turn.token,
             status=result.status,
@@ -251,6 +255,9 @@ class TurnStore:
             account_id=result.account_id,
             now=now,
         )
+        if not answered:
+            raise _LeaseLost  # rolls the whole transaction back
+        self._outgoing.store(connection, result.outgoing, now=now)
 
     async def _abandon(self, turn: OpenTurn, now: datetime) -> None:
         """The turn ended without an answer (cancelled, or a bug): let a retry have it."""
@@ -264,3 +271,24 @@ class TurnStore:
             )
         except Exception:  # the leases run out on their own; never mask the original error
             log.exception("could not return the leases of an abandoned turn")
+
+
+def _existing(connection: Connection, attempt: _Attempt) -> tuple[int, str] | Replay | _Waiting:
+    """A message stored before: ours to go on with, answered, or someone else's."""
+    row = inbound.find(connection, attempt.message)
+    if row is None:
+        return _Waiting()
+    token, until = attempt.token, attempt.lease_until
+    if row.lease_token == token:
+        inbound.renew(connection, row.id, token=token, lease_until=until)
+        return row.id, row.text
+    if row.answered():
+        return Replay(row.replies)
+    if row.held(attempt.lease_now):
+        return _Waiting()
+    if not inbound.take_over(
+        connection, row.id, token=token, lease_until=until, lease_now=attempt.lease_now
+    ):
+        return _Waiting()
+    log.info("taking over message %s", attempt.message.external_id)
+    return row.id, row.text

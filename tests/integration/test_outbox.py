@@ -67,13 +67,15 @@ async def test_the_same_dedupe_key_is_queued_once(
 async def test_store_writes_in_the_callers_transaction(
     outbox: Outbox, sessions: async_sessionmaker[AsyncSession], now: datetime
 ) -> None:
-    async with sessions() as session, session.begin() as transaction:
-        await outbox.store(session, [notice("a"), notice("b")], now=now)
-        await transaction.rollback()  # the turn failed: its notices go with it
+    engine = sessions.kw["bind"]
+    async with engine.begin() as connection:
+        await connection.run_sync(outbox.store, [notice("a"), notice("b")], now=now)
+        await connection.rollback()  # the turn failed: its notices go with it
     assert await _count(sessions) == 0
 
-    async with sessions() as session, session.begin():
-        await outbox.store(session, [notice("a"), notice("b"), notice("a")], now=now)
+    async with engine.begin() as connection:
+        messages = [notice("a"), notice("b"), notice("a")]
+        await connection.run_sync(outbox.store, messages, now=now)
     outbox.wake()
 
     assert await _count(sessions) == 2
@@ -84,8 +86,8 @@ async def test_a_message_that_cannot_be_stored_changes_nothing(
 ) -> None:
     empty = OutboundMessage("sms", ALEX, (), "test_notice", "empty")
     with pytest.raises(ValueError, match="no replies"):
-        async with sessions() as session, session.begin():
-            await outbox.store(session, [notice("fine"), empty], now=now)
+        async with sessions.kw["bind"].begin() as connection:
+            await connection.run_sync(outbox.store, [notice("fine"), empty], now=now)
     with pytest.raises(ValueError, match="address must be 1–254 characters"):
         await outbox.enqueue(notice("long", address="x" * 300))
     with pytest.raises(ValueError, match="dedupe_key"):

@@ -181,8 +181,9 @@ async def test_the_worker_is_woken_by_a_commit_not_by_its_poll(
     worker.start()
     try:
         await asyncio.sleep(0.05)  # the worker found nothing and waits
-        async with sessions() as session, session.begin():
-            await outbox.store(session, [notice("turn-notice")], now=clock.now())
+        async with sessions.kw["bind"].begin() as connection:  # a turn's own transaction
+            messages = [notice("turn-notice")]
+            await connection.run_sync(outbox.store, messages, now=clock.now())
         outbox.wake()
 
         async def recorded() -> bool:

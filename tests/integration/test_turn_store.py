@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from billing_client.sql.transactions import Transactions
 from bot.clock import FakeClock
 from bot.secret_text import PLACEHOLDER
 from bot.store import inbound
@@ -26,8 +27,8 @@ class RecordingOutgoing:
     def __init__(self) -> None:
         self.stored: list[OutboundMessage] = []
 
-    async def store(
-        self, session: AsyncSession, messages: Sequence[OutboundMessage], *, now: datetime
+    def store(
+        self, connection: Connection, messages: Sequence[OutboundMessage], *, now: datetime
     ) -> None:
         self.stored.extend(messages)
 
@@ -36,11 +37,25 @@ def pin_step(flow: str | None, step: str | None) -> bool:
     return (flow, step) == ("bar_sim", "ask_pin")
 
 
+@pytest.fixture
+def sessions(
+    sessions: async_sessionmaker[AsyncSession],
+) -> Iterator[async_sessionmaker[AsyncSession]]:
+    """The database's sessions; every store made on them shares one `Transactions`."""
+    engine = sessions.kw["bind"]
+    _RUNNERS[id(sessions)] = Transactions(engine)
+    yield sessions
+    _RUNNERS.pop(id(sessions)).close()
+
+
+_RUNNERS: dict[int, Transactions] = {}
+
+
 def make_store(
     sessions: async_sessionmaker[AsyncSession], lease_clock: FakeClock | None = None
 ) -> TurnStore:
     store = TurnStore(
-        sessions,
+        _RUNNERS[id(sessions)],
         idle_timeout=IDLE,
         secret_step=pin_step,
         outgoing=RecordingOutgoing(),
