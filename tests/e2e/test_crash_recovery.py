@@ -24,6 +24,8 @@ from pathlib import Path
 import httpx
 
 from bench.servers import stop, wait_ready
+from bot.engine import RESEND
+from bot.errors import UNAVAILABLE
 
 ALEX, SAM = "+12025550101", "+12025550102"
 LEASE_SECONDS = 6  # short leases keep the test quick; production uses 15 s
@@ -80,7 +82,12 @@ async def _send(http: httpx.AsyncClient, client: Client, text: str) -> list[str]
 
 async def _run(http: httpx.AsyncClient, client: Client) -> None:
     for text in client.script:
-        client.answers.append(await _send(http, client, text))
+        answer = await _send(http, client, text)
+        while RESEND["en"] in answer or UNAVAILABLE["en"] in answer:
+            # The sweep answered a PIN it never stored, or the turn was cut off while the
+            # restarted server caught up: a customer types it again, and so do we.
+            answer = await _send(http, client, text)
+        client.answers.append(answer)
 
 
 async def _abandon(base_url: str, phone: str) -> None:
@@ -169,7 +176,7 @@ async def test_a_killed_server_loses_no_message_and_repeats_no_side_effect(
     assert len(references) == TICKET_CLIENTS, [c.answers for c in clients[:TICKET_CLIENTS]]
     tickets = _query(database, "SELECT id FROM tickets")
     assert {f"T-{ticket_id:06d}" for (ticket_id,) in tickets} == references
-    assert _query(database, "SELECT count(*) FROM barrings") == [(1,)]
+    assert _query(database, "SELECT count(*) FROM barrings") == [(1,)], clients[-2:]
     # Every message sent was accepted once (an abandoned one may not have arrived at all).
     sent = sum(len(client.script) for client in clients)
     [(stored,)] = _query(database, "SELECT count(*) FROM bot_inbound")
