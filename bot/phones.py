@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 
 
@@ -9,6 +11,7 @@ class PhoneError(ValueError):
     """Not a valid phone number."""
 
 
+@lru_cache(maxsize=1024)  # every message of a phone channel normalises its sender again
 def normalize(raw: str, *, default_region: str = "US") -> str:
     """E.164 form of `raw` ("(202) 555-0101" → "+12025550101"); PhoneError when invalid."""
     cleaned = raw.strip().removeprefix("whatsapp:").removeprefix("tel:")

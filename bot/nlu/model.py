@@ -8,6 +8,7 @@ menu share one list. Training data naming an intent outside the labels is refuse
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     from bot.registry import Registry
 
 DEFAULT_THRESHOLD = 0.45
+CACHED_TEXTS = 4096  # remembered parses of short digit-free texts
+CACHED_TEXT_CHARS = 80
 
 
 def prepare(text: str) -> str:
@@ -54,8 +57,9 @@ class NluModel:
         self._classes: tuple[str, ...] = tuple(str(c) for c in classifier.classes_)
         self._coef: NDArray[np.float64] = np.asarray(classifier.coef_, dtype=np.float64)
         self._intercept: NDArray[np.float64] = np.asarray(classifier.intercept_, dtype=np.float64)
-        self.threshold = threshold
+        self._threshold = threshold
         self.default_region = default_region
+        self._parse_remembered = lru_cache(maxsize=CACHED_TEXTS)(self._parse)
 
     @classmethod
     def train(
@@ -137,8 +141,24 @@ class NluModel:
             training_files(path), labels=labels, threshold=threshold, default_region=default_region
         )
 
+    @property
+    def threshold(self) -> float:
+        """Below this confidence a message is out of scope (fixed once trained: parses are
+        remembered)."""
+        return self._threshold
+
     def parse(self, text: str) -> ParseResult:
-        """Classify `text` and pull out its entities. Never raises on odd input."""
+        """Classify `text` and pull out its entities. Never raises on odd input.
+
+        Short texts without digits ("balance", "yes", "menu") are most of what customers send;
+        their results are remembered. Texts with digits never are: they may carry a PIN, a
+        card or a phone number, and those stay in memory only for the turn that read them.
+        """
+        if len(text) <= CACHED_TEXT_CHARS and not any(ch.isdigit() for ch in text):
+            return self._parse_remembered(text)
+        return self._parse(text)
+
+    def _parse(self, text: str) -> ParseResult:
         entities = extract_entities(text, default_region=self.default_region)
         words = [self._spelling.correct(word) for word in prepare(text).split()]
         if not any(word.isalpha() and word in self._spelling for word in words):
