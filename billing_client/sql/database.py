@@ -17,6 +17,7 @@ _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncp
 # writes later fails with "database is locked" when another writer committed in between.
 # Other backends ignore it. Use: `await session.connection(execution_options=WRITE_INTENT)`.
 WRITE_INTENT = {"sqlite_begin": "IMMEDIATE"}
+POSTGRES_POOL_SIZE = 20
 
 
 def async_url(url: str) -> str:
@@ -47,6 +48,11 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("connect_args", {"timeout": 30})
+    else:
+        # Enough connections that a busy worker keeps reusing them: past the pool, overflow
+        # connections are opened and closed per checkout (a TCP connect and login each).
+        kwargs.setdefault("pool_size", POSTGRES_POOL_SIZE)
+        kwargs.setdefault("max_overflow", POSTGRES_POOL_SIZE)
     engine = create_async_engine(full, **kwargs)
     if is_sqlite(full):
         event.listen(engine.sync_engine, "connect", sqlite_pragmas)
