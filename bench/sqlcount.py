@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 TRACE_CHARS = 96
@@ -46,26 +46,32 @@ class SqlCounts:
 
 
 class SqlCounter:
-    """Attach to an engine with `with SqlCounter(engine) as counter:`; read `counter.counts`."""
+    """Attach to engines with `with SqlCounter(engine, …) as counter:`; read `counter.counts`.
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine.sync_engine
+    Pass every engine billbot talks through: the async engine of the ORM and, on SQLite, the
+    plain engines the turn's transactions run on (`Transactions.engines`).
+    """
+
+    def __init__(self, *engines: AsyncEngine | Engine) -> None:
+        self._engines = [e.sync_engine if isinstance(e, AsyncEngine) else e for e in engines]
         self.counts = SqlCounts()
 
     def __enter__(self) -> SqlCounter:
-        event.listen(self._engine, "before_cursor_execute", self._statement)
-        event.listen(self._engine, "begin", self._begin)
-        event.listen(self._engine, "commit", self._commit)
-        event.listen(self._engine, "rollback", self._rollback)
-        event.listen(self._engine.pool, "checkout", self._checkout)
+        for engine in self._engines:
+            event.listen(engine, "before_cursor_execute", self._statement)
+            event.listen(engine, "begin", self._begin)
+            event.listen(engine, "commit", self._commit)
+            event.listen(engine, "rollback", self._rollback)
+            event.listen(engine.pool, "checkout", self._checkout)
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        event.remove(self._engine, "before_cursor_execute", self._statement)
-        event.remove(self._engine, "begin", self._begin)
-        event.remove(self._engine, "commit", self._commit)
-        event.remove(self._engine, "rollback", self._rollback)
-        event.remove(self._engine.pool, "checkout", self._checkout)
+        for engine in self._engines:
+            event.remove(engine, "before_cursor_execute", self._statement)
+            event.remove(engine, "begin", self._begin)
+            event.remove(engine, "commit", self._commit)
+            event.remove(engine, "rollback", self._rollback)
+            event.remove(engine.pool, "checkout", self._checkout)
 
     def reset(self) -> SqlCounts:
         """The counts so far; starts new ones."""

@@ -53,6 +53,11 @@ class Transactions:
             self._now = _sqlite_engine(sync_url, timeout=0, poolclass=pool.StaticPool)
             self._waiting = _sqlite_engine(sync_url, timeout=WAITING_TIMEOUT_SECONDS)
 
+    @property
+    def engines(self) -> tuple[Engine, ...]:
+        """The plain engines it runs on besides the async one (SQLite), e.g. to count SQL."""
+        return (self._now, self._waiting) if self._inline else ()
+
     async def read(self, work: Work[T]) -> T:
         """Run `work` in a read transaction."""
         return await self._run(work, write=False)
@@ -76,7 +81,6 @@ class Transactions:
                 raise
         log.debug("SQLite is locked by another connection; waiting in a worker thread")
         return await asyncio.to_thread(_transaction, self._waiting, work, write=write)
-
 
     async def _run_async(self, work: Work[T], *, write: bool) -> T:
         if write:
