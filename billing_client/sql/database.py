@@ -17,7 +17,7 @@ _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncp
 # writes later fails with "database is locked" when another writer committed in between.
 # Other backends ignore it. Use: `await session.connection(execution_options=WRITE_INTENT)`.
 WRITE_INTENT = {"sqlite_begin": "IMMEDIATE"}
-POSTGRES_POOL_SIZE = 20
+POSTGRES_POOL_SIZE = 40  # at least a worker's usual requests in flight
 
 
 def async_url(url: str) -> str:

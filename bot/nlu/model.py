@@ -59,7 +59,7 @@ class NluModel:
         self._intercept: NDArray[np.float64] = np.asarray(classifier.intercept_, dtype=np.float64)
         self._threshold = threshold
         self.default_region = default_region
-        self._parse_remembered = lru_cache(maxsize=CACHED_TEXTS)(self._parse)
+        self._parse_remembered = lru_cache(maxsize=CACHED_TEXTS)(self.classify)
 
     @classmethod
     def train(
@@ -156,9 +156,10 @@ class NluModel:
         """
         if len(text) <= CACHED_TEXT_CHARS and not any(ch.isdigit() for ch in text):
             return self._parse_remembered(text)
-        return self._parse(text)
+        return self.classify(text)
 
-    def _parse(self, text: str) -> ParseResult:
+    def classify(self, text: str) -> ParseResult:
+        """What `parse` returns, worked out afresh (what a new text costs)."""
         entities = extract_entities(text, default_region=self.default_region)
         words = [self._spelling.correct(word) for word in prepare(text).split()]
         if not any(word.isalpha() and word in self._spelling for word in words):
