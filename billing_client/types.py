@@ -172,6 +172,9 @@ class BarResult:
     line: Line
     barred_at: datetime
     created: bool  # False when the same idempotency key (or an active bar) already existed
+    # True when this idempotency key barred the line before: the same request again (a retry
+    # after a crash, say), as opposed to a bar someone else put on the line earlier.
+    replayed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

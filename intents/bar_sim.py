@@ -285,9 +285,13 @@ class BarSimIntent(Intent):
             now=ctx.now,
         )
         number = display(result.line.msisdn)
-        done = DONE if result.created else ALREADY
-        reply = ctx.reply(ctx.say(done, number=number, reference=result.reference))
-        if result.created:
+        # A replay is this very request again (the turn that barred died before answering):
+        # answer as the first time, and queue the holder's notice (deduplicated) again.
+        ours = result.created or result.replayed
+        reply = ctx.reply(
+            ctx.say(DONE if ours else ALREADY, number=number, reference=result.reference)
+        )
+        if ours:
             await _notify_holder(ctx, int(slots["account_id"]), number, result.reference)
         ctx.state.finish()  # last: the slots hold the verified stranger's language
         return [reply]

@@ -241,7 +241,7 @@ class FakeBillingClient(BillingClient):
         self, line_id: int, *, reason: str, idempotency_key: str, actor: str, now: datetime
     ) -> BarResult:
         if idempotency_key in self.barrings:
-            return replace(self.barrings[idempotency_key], created=False)
+            return replace(self.barrings[idempotency_key], created=False, replayed=True)
         active = [bar for bar in self.barrings.values() if bar.line.id == line_id]
         if active and self.lines[line_id].status == "barred":  # one active bar per line
             return replace(active[-1], created=False)

@@ -391,7 +391,7 @@ class SqlBillingClient(BillingClient):
             line = await _line(session, line_id, lock=True)
             earlier = await _barring_by_key(session, key) or await _active_barring(session, line)
             if earlier is not None:
-                return _replayed_bar_result(earlier, line)
+                return _replayed_bar_result(earlier, line, key)
             if line.status == "terminated":
                 raise InvalidRequestError("this line is terminated and cannot be barred")
             barring = _new_barring(line, reason, key, actor, now)
@@ -406,7 +406,7 @@ class SqlBillingClient(BillingClient):
             earlier = await _barring_by_key(session, key) or await _active_barring(session, line)
             if earlier is None:
                 raise BillingUnavailableError("barring conflict could not be resolved")
-            return _replayed_bar_result(earlier, line)
+            return _replayed_bar_result(earlier, line, key)
 
     # --- tickets ------------------------------------------------------------------------------
     async def _ticket_once(
@@ -633,10 +633,13 @@ def _bar_detail(barring: Barring) -> str:
     return f"{barring.reference} {barring.type}: {barring.reason}"
 
 
-def _replayed_bar_result(barring: Barring, line: Line) -> dto.BarResult:
+def _replayed_bar_result(barring: Barring, line: Line, key: str) -> dto.BarResult:
     if barring.line_id != line.id:
         raise ConflictError("this idempotency key was used to bar another line")
-    return dto.BarResult(barring.reference, line.to_dto(), barring.applied_at, created=False)
+    replayed = barring.idempotency_key == key
+    return dto.BarResult(
+        barring.reference, line.to_dto(), barring.applied_at, created=False, replayed=replayed
+    )
 
 
 # --- tickets ----------------------------------------------------------------------------------

@@ -224,3 +224,27 @@ async def test_pins_typed_anywhere_never_reach_the_database_files(
         content = path.read_bytes()
         for secret in (b"97531864", b"86420975", b"75319864"):
             assert secret not in content, f"{secret!r} found in {path.name}"
+
+
+async def test_a_retry_after_the_bar_committed_says_done_and_notifies_the_holder(
+    services: Services, now: datetime
+) -> None:
+    await say(services, "I lost my phone")
+    await say(services, "2")
+    await say(services, "1357")
+    async with services.sessions() as session:  # the turn that barred died before answering
+        slots = await session.scalar(select(Conversation.slots))
+    assert slots is not None
+    await services.billing.bar_line(
+        int(slots["line_id"]),
+        reason="lost_stolen",
+        idempotency_key=f"bar_sim:{slots['flow_id']}",
+        actor="customer:web",
+        now=now,
+    )
+    answer = await say(services, "yes")
+    assert answer.startswith("Done.") and "B-000001" in answer
+    assert await _barrings(services) == 1
+    async with services.sessions() as session:
+        kinds = (await session.scalars(select(OutboxMessage.kind))).all()
+    assert kinds == ["bar_notice"]
