@@ -66,6 +66,15 @@ class Transactions:
         """Run `work` in a transaction that holds the write lock from its start on SQLite."""
         return await self._run(work, write=True)
 
+    async def steps(self, work: Work[T]) -> T:
+        """Run `work`, whose statements are each safe on their own, with no BEGIN and COMMIT
+        round trips where that saves any (PostgreSQL autocommit); a write transaction on
+        SQLite, where they cost nothing. For work whose every statement leaves the database
+        consistent whatever happens after it (taking a lease that expires by itself)."""
+        if self._inline:
+            return await self._run(work, write=True)
+        return await self._run_async(work, write=False)
+
     def close(self) -> None:
         if self._inline:
             self._now.dispose()

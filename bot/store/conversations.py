@@ -20,14 +20,14 @@ ConversationKey = tuple[str, str]  # (channel, sender)
 _TABLE: Table = Conversation.__table__  # type: ignore[assignment]
 _C = _TABLE.c
 _STATE = (_C.id, _C.account_id, _C.flow, _C.step, _C.slots, _C.options, _C.updated_at)
-_THIS = (_C.channel == bindparam("p_channel"), _C.sender == bindparam("p_sender"))
-_FREE = or_(_C.lock_token.is_(None), _C.locked_until < bindparam("p_lease_now"))
-_HELD_BY_US = (_C.id == bindparam("p_id"), _C.lock_token == bindparam("p_token"))
+_THIS = (_C.channel == bindparam("c_channel"), _C.sender == bindparam("c_sender"))
+_FREE = or_(_C.lock_token.is_(None), _C.locked_until < bindparam("c_lease_now"))
+_HELD_BY_US = (_C.id == bindparam("c_id"), _C.lock_token == bindparam("c_token"))
 
 _TAKE = (
     update(_TABLE)
     .where(*_THIS, _FREE)
-    .values(lock_token=bindparam("p_token"), locked_until=bindparam("p_lease_until"))
+    .values(lock_token=bindparam("c_token"), locked_until=bindparam("c_lease_until"))
     .returning(*_STATE)
 )
 _CREATE = {
@@ -35,24 +35,24 @@ _CREATE = {
     for dialect, insert in dialect_inserts(_TABLE).items()
 }
 _HOLDER = select(_C.flow, _C.step).where(*_THIS)
-_SAVE = (
+SAVE = (
     update(_TABLE)
     .where(*_HELD_BY_US)
     .values(
-        flow=bindparam("p_flow"),
-        step=bindparam("p_step"),
-        slots=bindparam("p_slots"),
-        options=bindparam("p_options"),
-        account_id=bindparam("p_account_id"),
-        updated_at=bindparam("p_now"),
+        flow=bindparam("c_flow"),
+        step=bindparam("c_step"),
+        slots=bindparam("c_slots"),
+        options=bindparam("c_options"),
+        account_id=bindparam("c_account_id"),
+        updated_at=bindparam("c_now"),
         lock_token=None,
         locked_until=None,
     )
 )
-_RELEASE = update(_TABLE).where(*_HELD_BY_US).values(lock_token=None, locked_until=None)
+RELEASE = update(_TABLE).where(*_HELD_BY_US).values(lock_token=None, locked_until=None)
 _CLEAR_EXPIRED = (
     update(_TABLE)
-    .where(_C.lock_token.is_not(None), _C.locked_until < bindparam("p_lease_now"))
+    .where(_C.lock_token.is_not(None), _C.locked_until < bindparam("c_lease_now"))
     .values(lock_token=None, locked_until=None)
 )
 
@@ -88,9 +88,9 @@ def take(
 ) -> ConversationState | BusyConversation:
     """Lease the conversation (creating it) and read its state; or say who holds it."""
     channel, sender = key
-    lease = {"p_token": token, "p_lease_until": lease_until}
+    lease = {"c_token": token, "c_lease_until": lease_until}
     row = connection.execute(
-        _TAKE, {"p_channel": channel, "p_sender": sender, "p_lease_now": lease_now, **lease}
+        _TAKE, {"c_channel": channel, "c_sender": sender, "c_lease_now": lease_now, **lease}
     ).first()
     if row is None:
         row = _create(connection, key, token=token, lease_until=lease_until, now=now)
@@ -101,29 +101,38 @@ def take(
 
 def save(connection: Connection, current: ConversationState, *, token: str, now: datetime) -> bool:
     """Store the turn's state and return the lease; False when the lease was lost."""
+    return bool(connection.execute(SAVE, save_values(current, token, now)).rowcount)
+
+
+def release_values(row_id: int, token: str) -> dict[str, object]:
+    """The parameters of `RELEASE`."""
+    return {"c_id": row_id, "c_token": token}
+
+
+def save_values(current: ConversationState, token: str, now: datetime) -> dict[str, object]:
+    """The parameters of `SAVE`: the turn's state, and the lease it held."""
     state = current.state
     slots = {**state.slots, "_history": list(state.history)} if state.active else {}
-    values = {
-        "p_id": current.row_id,
-        "p_token": token,
-        "p_flow": state.flow,
-        "p_step": state.step,
-        "p_slots": slots,
-        "p_options": list(current.options),
-        "p_account_id": current.account_id,
-        "p_now": now,
+    return {
+        "c_id": current.row_id,
+        "c_token": token,
+        "c_flow": state.flow,
+        "c_step": state.step,
+        "c_slots": slots,
+        "c_options": list(current.options),
+        "c_account_id": current.account_id,
+        "c_now": now,
     }
-    return bool(connection.execute(_SAVE, values).rowcount)
 
 
 def release(connection: Connection, row_id: int, *, token: str) -> None:
     """Return the lease without touching the state (a turn that must be tried again)."""
-    connection.execute(_RELEASE, {"p_id": row_id, "p_token": token})
+    connection.execute(RELEASE, release_values(row_id, token))
 
 
 def clear_expired_leases(connection: Connection, *, lease_now: datetime) -> int:
     """Forget leases whose holder died (tidiness: an expired lease is already free)."""
-    return int(connection.execute(_CLEAR_EXPIRED, {"p_lease_now": lease_now}).rowcount)
+    return int(connection.execute(_CLEAR_EXPIRED, {"c_lease_now": lease_now}).rowcount)
 
 
 def _create(
@@ -150,7 +159,7 @@ def _create(
 
 def _holder(connection: Connection, key: ConversationKey) -> BusyConversation:
     channel, sender = key
-    row = connection.execute(_HOLDER, {"p_channel": channel, "p_sender": sender}).first()
+    row = connection.execute(_HOLDER, {"c_channel": channel, "c_sender": sender}).first()
     return BusyConversation(None, None) if row is None else BusyConversation(row.flow, row.step)
 
 

@@ -23,39 +23,39 @@ FINAL = frozenset({HANDLED, FAILED})
 
 _TABLE: Table = InboundRecord.__table__  # type: ignore[assignment]
 _C = _TABLE.c
-_NOBODY_HOLDS = or_(_C.leased_until.is_(None), _C.leased_until < bindparam("p_lease_now"))
-_OURS = (_C.id == bindparam("p_id"), _C.lease_token == bindparam("p_token"))
+_NOBODY_HOLDS = or_(_C.leased_until.is_(None), _C.leased_until < bindparam("i_lease_now"))
+_OURS = (_C.id == bindparam("i_id"), _C.lease_token == bindparam("i_token"))
 
 _INSERT = {
     dialect: insert.on_conflict_do_nothing().returning(_C.id)
     for dialect, insert in dialect_inserts(_TABLE).items()
 }
 _FIND = select(_C.id, _C.status, _C.lease_token, _C.leased_until, _C.replies, _C.text).where(
-    _C.channel == bindparam("p_channel"), _C.external_id == bindparam("p_external_id")
+    _C.channel == bindparam("i_channel"), _C.external_id == bindparam("i_external_id")
 )
 _TAKE_OVER = (
     update(_TABLE)
     .where(
-        _C.id == bindparam("p_id"),
+        _C.id == bindparam("i_id"),
         or_(and_(_C.status == RECEIVED, _NOBODY_HOLDS), _C.status == RETRY),
     )
     .values(
         status=RECEIVED,
-        lease_token=bindparam("p_token"),
-        leased_until=bindparam("p_lease_until"),
+        lease_token=bindparam("i_token"),
+        leased_until=bindparam("i_lease_until"),
         attempts=_C.attempts + 1,
     )
 )
-_RENEW = update(_TABLE).where(*_OURS).values(leased_until=bindparam("p_lease_until"))
-_FINISH = (
+_RENEW = update(_TABLE).where(*_OURS).values(leased_until=bindparam("i_lease_until"))
+FINISH = (
     update(_TABLE)
     .where(*_OURS)
     .values(
-        status=bindparam("p_status"),
-        replies=bindparam("p_replies"),
-        intent=bindparam("p_intent"),
-        account_id=bindparam("p_account_id"),
-        handled_at=bindparam("p_now"),
+        status=bindparam("i_status"),
+        replies=bindparam("i_replies"),
+        intent=bindparam("i_intent"),
+        account_id=bindparam("i_account_id"),
+        handled_at=bindparam("i_now"),
         lease_token=None,
         leased_until=None,
     )
@@ -64,7 +64,7 @@ _ORPHANS = (
     select(_C.channel, _C.sender, _C.text, _C.external_id, _C.received_at, _C.as_phone)
     .where(_C.status == RECEIVED, _NOBODY_HOLDS)
     .order_by(_C.id)
-    .limit(bindparam("p_limit"))
+    .limit(bindparam("i_limit"))
 )
 
 
@@ -115,7 +115,7 @@ def insert(
 
 
 def find(connection: Connection, message: InboundMessage) -> StoredInbound | None:
-    key = {"p_channel": message.channel, "p_external_id": message.external_id}
+    key = {"i_channel": message.channel, "i_external_id": message.external_id}
     row = connection.execute(_FIND, key).first()
     if row is None:
         return None
@@ -133,17 +133,17 @@ def take_over(
 ) -> bool:
     """Lease a row nobody is answering (its worker died, or it is to be retried)."""
     values = {
-        "p_id": row_id,
-        "p_token": token,
-        "p_lease_until": lease_until,
-        "p_lease_now": lease_now,
+        "i_id": row_id,
+        "i_token": token,
+        "i_lease_until": lease_until,
+        "i_lease_now": lease_now,
     }
     return bool(connection.execute(_TAKE_OVER, values).rowcount)
 
 
 def renew(connection: Connection, row_id: int, *, token: str, lease_until: datetime) -> bool:
     """Extend our own lease (after waiting for a busy conversation)."""
-    values = {"p_id": row_id, "p_token": token, "p_lease_until": lease_until}
+    values = {"i_id": row_id, "i_token": token, "i_lease_until": lease_until}
     return bool(connection.execute(_RENEW, values).rowcount)
 
 
@@ -159,21 +159,43 @@ def finish(
     now: datetime,
 ) -> bool:
     """Record the answer and return the lease; False when the lease was lost."""
-    values = {
-        "p_id": row_id,
-        "p_token": token,
-        "p_status": status,
-        "p_replies": [reply.as_dict() for reply in replies],
-        "p_intent": intent,
-        "p_account_id": account_id,
-        "p_now": now,
+    values = finish_values(
+        row_id,
+        token=token,
+        status=status,
+        replies=replies,
+        intent=intent,
+        account_id=account_id,
+        now=now,
+    )
+    return bool(connection.execute(FINISH, values).rowcount)
+
+
+def finish_values(
+    row_id: int,
+    *,
+    token: str,
+    status: str,
+    replies: list[Reply],
+    intent: str | None,
+    account_id: int | None,
+    now: datetime,
+) -> dict[str, object]:
+    """The parameters of `FINISH`."""
+    return {
+        "i_id": row_id,
+        "i_token": token,
+        "i_status": status,
+        "i_replies": [reply.as_dict() for reply in replies],
+        "i_intent": intent,
+        "i_account_id": account_id,
+        "i_now": now,
     }
-    return bool(connection.execute(_FINISH, values).rowcount)
 
 
 def orphans(connection: Connection, *, lease_now: datetime, limit: int) -> list[InboundMessage]:
     """Messages accepted but never answered: `received`, and nobody holds their lease."""
-    rows = connection.execute(_ORPHANS, {"p_lease_now": lease_now, "p_limit": limit})
+    rows = connection.execute(_ORPHANS, {"i_lease_now": lease_now, "i_limit": limit})
     return [
         InboundMessage(
             channel=row.channel,

@@ -28,6 +28,10 @@ class Transactions(Protocol):
 
     async def write(self, work: Callable[[Connection], T]) -> T: ...
 
+    async def steps(self, work: Callable[[Connection], T]) -> T:
+        """Like `write`, but each statement may commit by itself (fewer round trips)."""
+        ...
+
     def close(self) -> None: ...
 
 

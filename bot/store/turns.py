@@ -29,7 +29,7 @@ from sqlalchemy import Connection
 from bot.clock import Clock, SystemClock
 from bot.locks import KeyedLocks
 from bot.secret_text import PLACEHOLDER
-from bot.store import conversations, inbound
+from bot.store import answer, conversations, inbound
 from bot.store.conversations import BusyConversation, ConversationState
 from bot.store.sql import Transactions
 from bot.types import InboundMessage, OutboundMessage, Reply
@@ -101,14 +101,6 @@ class _Attempt:
     now: datetime
 
 
-class _Undo(Exception):
-    """Roll the claim back (nothing to keep) and answer `outcome`."""
-
-    def __init__(self, outcome: Replay | _Waiting) -> None:
-        super().__init__("claim rolled back")
-        self.outcome = outcome
-
-
 class _LeaseLost(Exception):
     """Another worker took the message over: roll the answer back."""
 
@@ -161,7 +153,10 @@ class TurnStore:
         """Save state, answer and outbound messages, return the leases; False if they were lost."""
         turn.finished = True
         try:
-            await self._db.write(partial(self._record, turn, result, now))
+            # Without outbound messages the answer is one statement where that saves round
+            # trips (`bot.store.answer`); with them, one transaction holds all three.
+            run = self._db.write if result.outgoing else self._db.steps
+            await run(partial(self._record, turn, result, now))
         except _LeaseLost:
             log.warning("a turn outlived its lease; another worker answers that message")
             return False
@@ -196,38 +191,57 @@ class TurnStore:
     async def _try_claim(
         self, message: InboundMessage, text: str, secret: bool, token: str, now: datetime
     ) -> Claim | _Waiting:
-        """One transaction: lease the conversation, store (or find) the message, lease it."""
+        """One round: lease the conversation, store (or find) the message, lease it."""
         lease_now = self._lease_clock.now()
         attempt = _Attempt(message, text, secret, token, lease_now, lease_now + self.lease, now)
-        try:
-            return await self._db.write(partial(self._claim_once, attempt))
-        except _Undo as undo:  # rolled back: nothing of this attempt was kept
-            return undo.outcome
+        return await self._db.steps(partial(self._claim_once, attempt))
 
     def _claim_once(self, attempt: _Attempt, connection: Connection) -> Claim | _Waiting:
-        message, token, lease_until = attempt.message, attempt.token, attempt.lease_until
+        """Lease the conversation, then store (or find) the message and lease it.
+
+        Two statements that are each safe alone (run without a transaction on PostgreSQL):
+        a lease taken and never used runs out by itself, and one we cannot use is given back.
+        """
+        message, token = attempt.message, attempt.token
         conversation = conversations.take(
             connection,
             (message.channel, message.sender),
             token=token,
-            lease_until=lease_until,
+            lease_until=attempt.lease_until,
             lease_now=attempt.lease_now,
             now=attempt.now,
             idle_timeout=self._idle_timeout,
         )
-        secret = attempt.secret or self._is_secret_step(conversation)
-        stored = PLACEHOLDER if secret else attempt.text
-        row_id = inbound.insert(
-            connection, message, text=stored, token=token, lease_until=lease_until
-        )
-        if row_id is None:
-            found = _existing(connection, attempt)
-            if not isinstance(found, tuple):
-                raise _Undo(found)
-            row_id, stored = found
+        try:
+            found = self._store_message(connection, attempt, conversation)
+        except BaseException:
+            _give_back(connection, conversation, token)
+            raise
+        if not isinstance(found, tuple):
+            _give_back(connection, conversation, token)
+            return found
+        row_id, stored = found
         if isinstance(conversation, BusyConversation):
             return _Waiting()  # the message stays stored and leased to us meanwhile
         return OpenTurn(row_id, token, conversation, stored)
+
+    def _store_message(
+        self,
+        connection: Connection,
+        attempt: _Attempt,
+        conversation: ConversationState | BusyConversation,
+    ) -> tuple[int, str] | Replay | _Waiting:
+        """The message's row id and stored text (new, or ours already), or why not ours."""
+        secret = attempt.secret or self._is_secret_step(conversation)
+        stored = PLACEHOLDER if secret else attempt.text
+        row_id = inbound.insert(
+            connection,
+            attempt.message,
+            text=stored,
+            token=attempt.token,
+            lease_until=attempt.lease_until,
+        )
+        return (row_id, stored) if row_id is not None else _existing(connection, attempt)
 
     def _is_secret_step(self, conversation: ConversationState | BusyConversation) -> bool:
         if isinstance(conversation, BusyConversation):
@@ -239,22 +253,30 @@ class TurnStore:
     def _record(
         self, turn: OpenTurn, result: TurnResult, now: datetime, connection: Connection
     ) -> None:
-        conversation = turn.conversation
+        """Save the state (or only release it), answer the message, queue its messages."""
+        conversation, token = turn.conversation, turn.token
         if result.save_state:
-            saved = conversations.save(connection, conversation, token=turn.token, now=now)
+            conversation_values = conversations.save_values(conversation, token, now)
         else:
-            conversations.release(connection, conversation.row_id, token=turn.token)
-            saved = True
-        answered = saved and inbound.finish(
-            connection,
+            conversation_values = conversations.release_values(conversation.row_id, token)
+        inbound_values = inbound.finish_values(
             turn.inbound_id,
-            token=turn.token,
+            token=token,
             status=result.status,
             replies=result.replies,
             intent=result.intent,
             account_id=result.account_id,
             now=now,
         )
+        if connection.dialect.name == "postgresql" and not result.outgoing:
+            answered = answer.record(
+                connection, conversation_values, inbound_values, save_state=result.save_state
+            )
+        else:
+            statement = conversations.SAVE if result.save_state else conversations.RELEASE
+            answered = bool(connection.execute(statement, conversation_values).rowcount) and bool(
+                connection.execute(inbound.FINISH, inbound_values).rowcount
+            )
         if not answered:
             raise _LeaseLost  # rolls the whole transaction back
         self._outgoing.store(connection, result.outgoing, now=now)
@@ -292,3 +314,11 @@ def _existing(connection: Connection, attempt: _Attempt) -> tuple[int, str] | Re
         return _Waiting()
     log.info("taking over message %s", attempt.message.external_id)
     return row.id, row.text
+
+
+def _give_back(
+    connection: Connection, conversation: ConversationState | BusyConversation, token: str
+) -> None:
+    """Return a conversation lease this attempt took but cannot use."""
+    if isinstance(conversation, ConversationState):
+        conversations.release(connection, conversation.row_id, token=token)
