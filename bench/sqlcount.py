@@ -84,20 +84,31 @@ class SqlCounter:
         self.counts.statements += 1
         self.counts.trace.append(one_line(statement))
 
-    def _begin(self, _conn: Any) -> None:
+    def _begin(self, conn: Any) -> None:
+        if _autocommit(conn):
+            return  # SQLAlchemy's bookkeeping only: no BEGIN reaches the server
         self.counts.transactions += 1
         self.counts.trace.append("BEGIN")
 
-    def _commit(self, _conn: Any) -> None:
+    def _commit(self, conn: Any) -> None:
+        if _autocommit(conn):
+            return
         self.counts.commits += 1
         self.counts.trace.append("COMMIT")
 
-    def _rollback(self, _conn: Any) -> None:
+    def _rollback(self, conn: Any) -> None:
+        if _autocommit(conn):
+            return
         self.counts.rollbacks += 1
         self.counts.trace.append("ROLLBACK")
 
     def _checkout(self, *_args: Any) -> None:
         self.counts.checkouts += 1
+
+
+def _autocommit(conn: Any) -> bool:
+    """Each statement commits by itself (billbot's PostgreSQL reads and claims)."""
+    return bool(conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT")
 
 
 def one_line(statement: str) -> str:
