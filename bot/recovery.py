@@ -7,9 +7,10 @@ atomic (`bot.store.turns`), so sweeps in several processes never answer one mess
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Protocol
+
+from bot.background import BackgroundLoop
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 60.0
@@ -19,25 +20,15 @@ class Recoverable(Protocol):
     async def recover(self, *, limit: int = 100) -> int: ...
 
 
-class RecoverySweeper:
-    """An asyncio task the app's lifespan starts and stops."""
+class RecoverySweeper(BackgroundLoop):
+    """A background loop the app's lifespan starts and stops."""
+
+    name = "billbot-recovery-sweep"
 
     def __init__(self, engine: Recoverable, *, every_seconds: float = SWEEP_SECONDS) -> None:
+        super().__init__()
         self._engine = engine
         self._every = every_seconds
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self.run(), name="billbot-recovery-sweep")
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is None:
-            return
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
     async def run(self) -> None:
         while True:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
+from bot.background import BackgroundLoop
 from bot.outbox.outbox import Outbox
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 2.0
 
 
-class OutboxWorker:
+class OutboxWorker(BackgroundLoop):
     """Runs `Outbox.deliver_due` in an asyncio task the app's lifespan starts and stops.
 
     Woken by `Outbox.wake()` in this process; rows queued by other processes, backoff retries
@@ -20,27 +19,12 @@ class OutboxWorker:
     (processes) may run on one database: claims are leased, so each row is sent by one.
     """
 
+    name = "billbot-outbox-worker"
+
     def __init__(self, outbox: Outbox, *, poll_seconds: float = POLL_SECONDS) -> None:
+        super().__init__()
         self._outbox = outbox
         self._poll_seconds = poll_seconds
-        self._task: asyncio.Task[None] | None = None
-
-    @property
-    def running(self) -> bool:
-        return self._task is not None and not self._task.done()
-
-    def start(self) -> None:
-        if not self.running:
-            self._task = asyncio.create_task(self.run(), name="billbot-outbox-worker")
-
-    async def stop(self) -> None:
-        """Cancel the task; a send in flight is abandoned and its lease lets another retry."""
-        task, self._task = self._task, None
-        if task is None:
-            return
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
     async def run(self) -> None:
         while True:

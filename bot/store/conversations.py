@@ -99,11 +99,6 @@ def take(
     return _state_of(row, now, idle_timeout)
 
 
-def save(connection: Connection, current: ConversationState, *, token: str, now: datetime) -> bool:
-    """Store the turn's state and return the lease; False when the lease was lost."""
-    return bool(connection.execute(SAVE, save_values(current, token, now)).rowcount)
-
-
 def release_values(row_id: int, token: str) -> dict[str, object]:
     """The parameters of `RELEASE`."""
     return {"c_id": row_id, "c_token": token}

@@ -147,30 +147,6 @@ def renew(connection: Connection, row_id: int, *, token: str, lease_until: datet
     return bool(connection.execute(_RENEW, values).rowcount)
 
 
-def finish(
-    connection: Connection,
-    row_id: int,
-    *,
-    token: str,
-    status: str,
-    replies: list[Reply],
-    intent: str | None,
-    account_id: int | None,
-    now: datetime,
-) -> bool:
-    """Record the answer and return the lease; False when the lease was lost."""
-    values = finish_values(
-        row_id,
-        token=token,
-        status=status,
-        replies=replies,
-        intent=intent,
-        account_id=account_id,
-        now=now,
-    )
-    return bool(connection.execute(FINISH, values).rowcount)
-
-
 def finish_values(
     row_id: int,
     *,
