@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
@@ -19,7 +19,6 @@ from bot.types import InboundMessage, Option, OutboundMessage, Reply
 
 if TYPE_CHECKING:
     from bot.nlu import ParseResult
-    from bot.registry import Registry
 
 
 @dataclass(slots=True)
@@ -59,6 +58,13 @@ class FlowState:
         self.flow, self.step, self.slots, self.history = None, None, {}, []
 
 
+class Catalog(Protocol):
+    """What a turn may ask of the intent registry (`bot.registry.Registry`): the menu."""
+
+    @property
+    def menu_entries(self) -> list[tuple[str, Messages]]: ...
+
+
 @dataclass(slots=True)
 class TurnContext:
     """Everything a handler may use for one customer message."""
@@ -70,7 +76,7 @@ class TurnContext:
     state: FlowState
     billing: BillingClient
     links: LinkSigner
-    registry: Registry
+    registry: Catalog
     settings: Settings
     now: datetime
     picked_option: bool = False

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -25,7 +25,18 @@ if TYPE_CHECKING:
     from sklearn.linear_model import LogisticRegression
 
     from bot.nlu.features import Featurizer
-    from bot.registry import Registry
+
+
+class IntentCatalog(Protocol):
+    """What the NLU needs of the intent registry (`bot.registry.Registry`): its labels and the
+    training file of each intent."""
+
+    @property
+    def names(self) -> list[str]: ...
+
+    @property
+    def training_files(self) -> list[Path]: ...
+
 
 DEFAULT_THRESHOLD = 0.45
 CACHED_TEXTS = 4096  # remembered parses of short digit-free texts
@@ -114,7 +125,7 @@ class NluModel:
     @classmethod
     def from_registry(
         cls,
-        registry: Registry,
+        registry: IntentCatalog,
         *,
         threshold: float = DEFAULT_THRESHOLD,
         default_region: str = "US",
