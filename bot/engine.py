@@ -74,6 +74,7 @@ class Answer:
     replies: list[Reply]
     status: Literal["answered", "busy", "rate_limited"] = "answered"
     retry_after: float = 0.0
+    replayed: bool = False  # answered before: these are the stored replies, nothing was done
 
 
 class ConversationEngine:
@@ -114,7 +115,7 @@ class ConversationEngine:
         now = self._clock.now()
         async with self._turns.claim(message, text=text, secret=looks_secret(text), now=now) as c:
             if isinstance(c, Replay):
-                return Answer(list(c.replies))
+                return Answer(list(c.replies), replayed=True)
             if isinstance(c, Busy):
                 return Answer([Reply(text=say(BUSY, "en"))], "busy", c.retry_after)
             result, lang = await self._turn(message, text[:MAX_PROCESSED_CHARS], c, now)
@@ -134,7 +135,8 @@ class ConversationEngine:
         orphans = await self._turns.orphans(limit=limit)
         for message in orphans:
             answer = await self.answer(message)
-            if answer.status == "answered" and answer.replies:
+            # Pushed only when this sweep answered it: a retry may have got there first.
+            if answer.status == "answered" and answer.replies and not answer.replayed:
                 await self._push(message, answer.replies)
         return len(orphans)
 

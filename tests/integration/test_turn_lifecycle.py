@@ -248,3 +248,19 @@ async def test_a_retry_after_the_bar_committed_says_done_and_notifies_the_holder
     async with services.sessions() as session:
         kinds = (await session.scalars(select(OutboxMessage.kind))).all()
     assert kinds == ["bar_notice"]
+
+
+async def test_an_orphan_its_retry_answered_first_is_a_replay_to_the_sweep(
+    services: Services,
+) -> None:
+    await _orphan(services, "what do i owe", "raced")
+    orphans = await services.conversations._turns.orphans()  # the sweep found it …
+    await services.conversations.handle(
+        message("what do i owe", external_id="raced")
+    )  # … a retry won
+    for orphan in orphans:
+        answer = await services.conversations.answer(orphan)
+        assert answer.replayed
+    assert await services.conversations.recover() == 0
+    async with services.sessions() as session:
+        assert (await session.scalars(select(OutboxMessage.kind))).all() == []
