@@ -1,9 +1,11 @@
 """A turn's two transactions: accept + lease, then save + release.
 
 `claim()` stores the message (a secret as a placeholder: decided before anything is written),
-leases it and its conversation and reads the conversation's state — one transaction. The turn
-then runs with no transaction open. `finish()` saves the state, the answer and the turn's
-outbound messages and returns both leases — one transaction.
+leases it and its conversation and reads the conversation's state: one transaction on SQLite;
+on PostgreSQL two statements that are each safe alone, without BEGIN/COMMIT round trips. The
+turn then runs with no transaction open. `finish()` saves the state, the answer and the turn's
+outbound messages and returns both leases, all or nothing: one transaction, or on PostgreSQL
+one statement when there are no outbound messages (`bot.store.answer`).
 
 Duplicates and crashes: a message already answered is a `Replay` of the stored replies; one
 that another live worker is answering, or whose conversation is busy, is waited for (bounded,
