@@ -227,9 +227,9 @@ def _slowed_down(verdict: Verdict, conv: ConversationState) -> TurnResult:
     locale = str(conv.state.slots.get("locale", "en_US"))
     reply = Reply(text=polite_reply(verdict, locale))
     intent = RATE_LIMITED if not verdict.first_refusal else "slow_down"
-    result = TurnResult([reply], intent, inbound.HANDLED, None, save_state=False)
-    result.retry_after = verdict.retry_after
-    return result
+    return TurnResult(
+        [reply], intent, inbound.HANDLED, None, save_state=False, retry_after=verdict.retry_after
+    )
 
 
 def _failed(

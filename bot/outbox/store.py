@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import OutboxMessage
+from bot.store.sql import dialect_insert, dialect_inserts
 from bot.types import OutboundMessage, Reply
 
 QUEUED, LEASED, RETRY = "queued", "leased", "retry"
@@ -112,15 +112,14 @@ async def insert_ignore(session: AsyncSession, rows: Sequence[Mapping[str, Any]]
     """INSERT … ON CONFLICT DO NOTHING (on the dedupe key); how many rows were new."""
     if not rows:
         return 0
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert(OutboxMessage)
+    insert = dialect_insert(session, OutboxMessage)
     result = await session.execute(insert.values(list(rows)).on_conflict_do_nothing())
     return max(int(getattr(result, "rowcount", 0) or 0), 0)
 
 
 _INSERT_IGNORE = {
-    "sqlite": sqlite.insert(OutboxMessage).on_conflict_do_nothing(),
-    "postgresql": postgresql.insert(OutboxMessage).on_conflict_do_nothing(),
+    dialect: insert.on_conflict_do_nothing()
+    for dialect, insert in dialect_inserts(OutboxMessage.__table__).items()  # type: ignore[arg-type]
 }
 
 
