@@ -77,7 +77,8 @@ async def profile_engine(
         sessions = [f"bench-profile-{i:03d}" for i in range(max(SESSIONS, in_flight))]
         await handle_many(services, sessions, max(WARMUP_MESSAGES, len(sessions)))
         engines = getattr(services.transactions, "engines", ())
-        with SqlCounter(services.db, *engines) as counter:
+        direct = getattr(services.transactions, "direct", None)
+        with SqlCounter(services.db, *engines, direct=direct) as counter:
             wall0, cpu0 = time.perf_counter(), time.process_time()
             await handle_many(services, sessions, messages)
             wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0

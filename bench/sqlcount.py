@@ -1,8 +1,10 @@
 """Count what a message costs the database: statements, transactions, connection checkouts.
 
 Listens to SQLAlchemy's engine events in-process (`before_cursor_execute`, `begin`, `commit`,
-`rollback`, pool `checkout`). The BEGIN that billbot's SQLite hook sends through a cursor is
-counted as a transaction, not as a statement, so both databases count alike.
+`rollback`, pool `checkout`), and to the statements billbot sends past SQLAlchemy straight to
+asyncpg (`DirectStatements.observers`, PostgreSQL outside transactions). The BEGIN that
+billbot's SQLite hook sends through a cursor is counted as a transaction, not as a statement,
+so both databases count alike.
 """
 
 from __future__ import annotations
@@ -52,8 +54,9 @@ class SqlCounter:
     plain engines the turn's transactions run on (`Transactions.engines`).
     """
 
-    def __init__(self, *engines: AsyncEngine | Engine) -> None:
+    def __init__(self, *engines: AsyncEngine | Engine, direct: Any = None) -> None:
         self._engines = [e.sync_engine if isinstance(e, AsyncEngine) else e for e in engines]
+        self._direct = direct  # a DirectStatements, or None
         self.counts = SqlCounts()
 
     def __enter__(self) -> SqlCounter:
@@ -63,6 +66,8 @@ class SqlCounter:
             event.listen(engine, "commit", self._commit)
             event.listen(engine, "rollback", self._rollback)
             event.listen(engine.pool, "checkout", self._checkout)
+        if self._direct is not None:
+            self._direct.observers.append(self._direct_statement)
         return self
 
     def __exit__(self, *_exc: object) -> None:
@@ -72,6 +77,8 @@ class SqlCounter:
             event.remove(engine, "commit", self._commit)
             event.remove(engine, "rollback", self._rollback)
             event.remove(engine.pool, "checkout", self._checkout)
+        if self._direct is not None:
+            self._direct.observers.remove(self._direct_statement)
 
     def reset(self) -> SqlCounts:
         """The counts so far; starts new ones."""
@@ -81,6 +88,10 @@ class SqlCounter:
     def _statement(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if statement.lstrip().upper().startswith("BEGIN"):
             return  # billbot's SQLite BEGIN / BEGIN IMMEDIATE: the begin event counts it
+        self.counts.statements += 1
+        self.counts.trace.append(one_line(statement))
+
+    def _direct_statement(self, statement: str) -> None:
         self.counts.statements += 1
         self.counts.trace.append(one_line(statement))
 

@@ -162,11 +162,12 @@ def build_engine(
     clock: Clock,
 ) -> ConversationEngine:
     """The conversation engine over the registry's intents and the bot's own tables."""
-    router = Router(default_registry())
+    registry = default_registry()
+    router = Router(registry)
     turns = TurnStore(
         transactions,
         idle_timeout=timedelta(seconds=settings.conversation_idle_seconds),
-        secret_step=router.is_secret_step,
+        secret_steps=registry.secret_steps,
         outgoing=outbox,
         lease=timedelta(seconds=settings.turn_lease_seconds),
     )

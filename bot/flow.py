@@ -141,6 +141,9 @@ class Intent:
     # Whether someone the bot cannot identify may use it (barring a lost phone's SIM).
     allows_anonymous: ClassVar[bool] = False
     training_file: ClassVar[Path | None] = None
+    # Steps whose answer is a secret (a PIN): decided before the message is stored, which
+    # then keeps a placeholder instead of the text.
+    secret_steps: ClassVar[frozenset[str]] = frozenset()
 
     async def start(self, ctx: TurnContext) -> list[Reply]:
         raise NotImplementedError
@@ -155,7 +158,7 @@ class Intent:
 
     def is_secret_step(self, step: str | None) -> bool:
         """True when the answer to the step is a secret (a PIN) that must not be stored."""
-        return False
+        return step in self.secret_steps
 
     def expects_free_text(self, step: str | None) -> bool:
         """True when the step takes any text (a description), so NLU must not hijack it."""

@@ -38,6 +38,15 @@ class Registry:
         return [(i.name, i.menu_label) for i in self._by_name.values() if i.menu_label]
 
     @property
+    def secret_steps(self) -> frozenset[tuple[str, str]]:
+        """(intent, step) of every step whose answer is a secret (see `Intent.secret_steps`)."""
+        return frozenset(
+            (intent.name, step)
+            for intent in self._by_name.values()
+            for step in intent.secret_steps
+        )
+
+    @property
     def training_files(self) -> list[Path]:
         """Each intent's Rasa-format training file."""
         return [i.training_file for i in self._by_name.values() if i.training_file is not None]

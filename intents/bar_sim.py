@@ -157,6 +157,7 @@ class BarSimIntent(Intent):
     menu_label = MENU_LABEL
     training_file = TRAINING / "bar_sim.yml"
     allows_anonymous = True
+    secret_steps = frozenset({"ask_pin"})
 
     async def start(self, ctx: TurnContext) -> list[Reply]:
         flow_id = uuid.uuid4().hex
@@ -198,9 +199,6 @@ class BarSimIntent(Intent):
         if step == "ask_pin":
             return [ctx.reply(ctx.say(ASK_PIN, number=display(ctx.state.slots["msisdn"])))]
         return [ctx.reply(ctx.say(ASK_NUMBER))]
-
-    def is_secret_step(self, step: str | None) -> bool:
-        return step == "ask_pin"
 
     # --- steps --------------------------------------------------------------------------------
     async def _on_number(self, ctx: TurnContext) -> list[Reply]:

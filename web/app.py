@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from bot.bootstrap import build_services, delivery_senders
+from bot.heap import settle_after_startup
 from bot.outbox import OutboxWorker
 from bot.recovery import RecoverySweeper
 from bot.services import Services
@@ -54,7 +55,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
 def services_lifespan(settings: Settings, injected: Services | None) -> Lifespan:
     """Build Services on start-up and close them on shutdown; injected ones are the caller's.
 
-    Either way the app runs the outbox's delivery worker while it serves (woken after each
+    Services it builds itself are then kept out of garbage collection (`bot.heap`). Either
+    way the app runs the outbox's delivery worker while it serves (woken after each
     commit that queued a message, polling for retries, outside every request) and the
     recovery sweep (answers messages whose worker died: at start-up, then every minute).
     """
@@ -63,6 +65,8 @@ def services_lifespan(settings: Settings, injected: Services | None) -> Lifespan
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = injected if injected is not None else await build_services(settings)
         app.state.services = services
+        if injected is None:  # a server's own start-up (tests inject theirs, and many apps)
+            settle_after_startup()
         worker = OutboxWorker(services.outbox)
         worker.start()
         sweeper = RecoverySweeper(

@@ -47,7 +47,7 @@ from billing_client.sql.models import (
     UsageCounter,
 )
 from billing_client.sql.pin_guard import hash_pin as hash_pin  # the seed hashes demo PINs
-from billing_client.sql.reads import local_today, money
+from billing_client.sql.reads import local_today
 from billing_client.sql.transactions import Transactions
 
 _USAGE_ORDER = {"data": 0, "voice": 1, "sms": 2}
@@ -109,7 +109,7 @@ class SqlBillingClient(BillingClient):
                 .order_by(Invoice.issued_on.desc(), Invoice.id.desc())
                 .limit(limit)
             )
-            today = local_today(account, now)
+            today = local_today(account.timezone, now)
             return [invoice.summary(today) for invoice in invoices]
 
     async def get_invoice(self, invoice_id: int, *, now: datetime) -> dto.InvoiceDetail:
@@ -123,7 +123,7 @@ class SqlBillingClient(BillingClient):
                 raise NotFoundError(f"invoice {invoice_id} not found")
             account = await _account(session, invoice.account_id)
             return dto.InvoiceDetail(
-                summary=invoice.summary(local_today(account, now)),
+                summary=invoice.summary(local_today(account.timezone, now)),
                 account=account.to_dto(),
                 items=tuple(_item_dto(item, invoice.currency) for item in invoice.items),
                 tax_rate=invoice.tax_rate,
@@ -133,7 +133,7 @@ class SqlBillingClient(BillingClient):
         """Counters of the cycle containing the customer's local today, per line."""
         async with self._reading() as session:
             account = await _account(session, account_id)
-            today = local_today(account, now)
+            today = local_today(account.timezone, now)
             rows = await session.execute(
                 select(UsageCounter, Line.msisdn)
                 .join(Line)
@@ -495,7 +495,7 @@ async def _prepaid_balance(session: AsyncSession, account: Account) -> dto.Money
             PrepaidTransaction.account_id == account.id
         )
     )
-    return money(account, int(total or 0))
+    return dto.Money(int(total or 0), account.currency)
 
 
 async def _payment_by_reference(

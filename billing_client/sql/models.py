@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 from sqlalchemy import (
     CHAR,
@@ -141,15 +141,7 @@ class Account(Base):
     contacts: Mapped[list[ContactAddress]] = relationship(lazy="raise")
 
     def to_dto(self) -> dto.Account:
-        return dto.Account(
-            id=self.id,
-            name=self.name,
-            email=self.email,
-            locale=self.locale,
-            timezone=self.timezone,
-            currency=self.currency,
-            billing_type="prepaid" if self.billing_type == "prepaid" else "postpaid",
-        )
+        return account_dto(self)
 
 
 class ContactAddress(Base):
@@ -279,26 +271,10 @@ class Invoice(Base):
 
     def summary(self, today: date) -> dto.InvoiceSummary:
         """The DTO, with "overdue" derived from the customer's local `today`."""
-        return dto.InvoiceSummary(
-            id=self.id,
-            number=self.number,
-            status=self.shown_status(today),
-            issued_on=self.issued_on,
-            due_on=self.due_on,
-            period_start=self.period_start,
-            period_end=self.period_end,
-            subtotal=dto.Money(self.subtotal_minor, self.currency),
-            tax=dto.Money(self.tax_minor, self.currency),
-            total=dto.Money(self.total_minor, self.currency),
-            amount_paid=dto.Money(self.amount_paid_minor, self.currency),
-        )
+        return invoice_summary(self, today)
 
     def shown_status(self, today: date) -> dto.InvoiceStatus:
-        if self.status == "open" and self.due_on < today:
-            return "overdue"
-        if self.status in ("draft", "paid", "void"):
-            return self.status  # type: ignore[return-value]
-        return "open"
+        return shown_status(self.status, self.due_on, today)
 
 
 class InvoiceItem(Base):
@@ -535,3 +511,86 @@ class PinFailure(Base):
     subject: Mapped[str] = mapped_column(String(40))
     requester: Mapped[str] = mapped_column(String(120))
     at: Mapped[datetime] = mapped_column(index=True)
+
+
+# --- DTOs from anything with the columns' attributes: a model instance or a result row ---------
+class AccountColumns(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def locale(self) -> str: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def billing_type(self) -> str: ...
+
+
+class InvoiceColumns(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def number(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def issued_on(self) -> date: ...
+    @property
+    def due_on(self) -> date: ...
+    @property
+    def period_start(self) -> date: ...
+    @property
+    def period_end(self) -> date: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def subtotal_minor(self) -> int: ...
+    @property
+    def tax_minor(self) -> int: ...
+    @property
+    def total_minor(self) -> int: ...
+    @property
+    def amount_paid_minor(self) -> int: ...
+
+
+def account_dto(account: AccountColumns) -> dto.Account:
+    return dto.Account(
+        id=account.id,
+        name=account.name,
+        email=account.email,
+        locale=account.locale,
+        timezone=account.timezone,
+        currency=account.currency,
+        billing_type="prepaid" if account.billing_type == "prepaid" else "postpaid",
+    )
+
+
+def invoice_summary(invoice: InvoiceColumns, today: date) -> dto.InvoiceSummary:
+    """The DTO, with "overdue" derived from the customer's local `today`."""
+    currency = invoice.currency
+    return dto.InvoiceSummary(
+        id=invoice.id,
+        number=invoice.number,
+        status=shown_status(invoice.status, invoice.due_on, today),
+        issued_on=invoice.issued_on,
+        due_on=invoice.due_on,
+        period_start=invoice.period_start,
+        period_end=invoice.period_end,
+        subtotal=dto.Money(invoice.subtotal_minor, currency),
+        tax=dto.Money(invoice.tax_minor, currency),
+        total=dto.Money(invoice.total_minor, currency),
+        amount_paid=dto.Money(invoice.amount_paid_minor, currency),
+    )
+
+
+def shown_status(status: str, due_on: date, today: date) -> dto.InvoiceStatus:
+    if status == "open" and due_on < today:
+        return "overdue"
+    if status in ("draft", "paid", "void"):
+        return status  # type: ignore[return-value]
+    return "open"

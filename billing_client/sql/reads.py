@@ -1,9 +1,9 @@
 """The reads every customer turn makes — who is writing, what they owe — as one function each.
 
-They run on a plain `Connection` through `Transactions` (one thread hop or one greenlet per
-transaction, statements built once at import), not through the ORM session: a "balance" turn
-makes these two reads and nothing else of the billing core. Rows become the ORM classes'
-transient instances so the models' own logic (`to_dto`, `summary`) stays the only copy.
+They run on a plain `Connection` through `Transactions` (no ORM session; on PostgreSQL straight
+on asyncpg, `direct`), statements built once at import: a "balance" turn makes these two reads
+and nothing else of the billing core. DTOs are built from the rows by the models' own functions
+(`account_dto`, `invoice_summary`), so that logic keeps one copy.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Table, bindparam, func, select
+from sqlalchemy import Connection, Table, and_, bindparam, func, select
 
 from billing_client import types as dto
 from billing_client.errors import NotFoundError
+from billing_client.sql.direct import rows
 from billing_client.sql.models import (
     Account,
     Charge,
@@ -23,6 +24,8 @@ from billing_client.sql.models import (
     Invoice,
     Line,
     PrepaidTransaction,
+    account_dto,
+    invoice_summary,
 )
 
 _ACCOUNTS: Table = Account.__table__  # type: ignore[assignment]
@@ -31,6 +34,7 @@ _CONTACTS: Table = ContactAddress.__table__  # type: ignore[assignment]
 _INVOICES: Table = Invoice.__table__  # type: ignore[assignment]
 _CHARGES: Table = Charge.__table__  # type: ignore[assignment]
 _PREPAID: Table = PrepaidTransaction.__table__  # type: ignore[assignment]
+_INVOICE = "invoice_"  # the prefix of the invoice columns' labels in `_BALANCE`
 
 _BY_LINE = (
     select(_ACCOUNTS)
@@ -45,7 +49,6 @@ _BY_CONTACT = (
     .order_by(_CONTACTS.c.id)
     .limit(1)
 )
-# The account with its two sums in one statement: one round trip instead of three.
 _UNBILLED_MINOR = (
     select(func.coalesce(func.sum(_CHARGES.c.amount_minor), 0))
     .where(_CHARGES.c.account_id == _ACCOUNTS.c.id, _CHARGES.c.invoice_id.is_(None))
@@ -56,16 +59,22 @@ _PREPAID_MINOR = (
     .where(_PREPAID.c.account_id == _ACCOUNTS.c.id)
     .scalar_subquery()
 )
-_ACCOUNT_WITH_SUMS = select(
-    _ACCOUNTS, _UNBILLED_MINOR.label("unbilled_minor"), _PREPAID_MINOR.label("prepaid_minor")
-).where(_ACCOUNTS.c.id == bindparam("p_account_id"))
-_OPEN_INVOICES = (
-    select(_INVOICES)
-    .where(
-        _INVOICES.c.account_id == bindparam("p_account_id"),
-        _INVOICES.c.status == "open",
-        _INVOICES.c.total_minor > _INVOICES.c.amount_paid_minor,
+# The account, its two sums and its open invoices in one statement: one row per open invoice,
+# or one row with empty invoice columns when nothing is open.
+_OPEN = and_(
+    _INVOICES.c.account_id == _ACCOUNTS.c.id,
+    _INVOICES.c.status == "open",
+    _INVOICES.c.total_minor > _INVOICES.c.amount_paid_minor,
+)
+_BALANCE = (
+    select(
+        _ACCOUNTS,
+        _UNBILLED_MINOR.label("unbilled_minor"),
+        _PREPAID_MINOR.label("prepaid_minor"),
+        *(column.label(_INVOICE + column.key) for column in _INVOICES.c),
     )
+    .select_from(_ACCOUNTS.outerjoin(_INVOICES, _OPEN))
+    .where(_ACCOUNTS.c.id == bindparam("p_account_id"))
     .order_by(_INVOICES.c.due_on, _INVOICES.c.id)
 )
 
@@ -73,51 +82,51 @@ _OPEN_INVOICES = (
 def account_by_msisdn(connection: Connection, msisdn: str) -> dto.Account | None:
     """The account owning the line, or else the contact address, with this E.164 number."""
     key = {"p_msisdn": msisdn}
-    row = connection.execute(_BY_LINE, key).first() or connection.execute(_BY_CONTACT, key).first()
-    return None if row is None else _instance(Account, row).to_dto()
+    found = rows(connection, _BY_LINE, key) or rows(connection, _BY_CONTACT, key)
+    return account_dto(found[0]) if found else None
 
 
 def balance(connection: Connection, account_id: int, now: datetime) -> dto.Balance:
     """Open invoices, unbilled charges and (prepaid) the ledger balance; see get_balance."""
-    key = {"p_account_id": account_id}
-    row = connection.execute(_ACCOUNT_WITH_SUMS, key).first()
-    if row is None:
+    found = rows(connection, _BALANCE, {"p_account_id": account_id})
+    if not found:
         raise NotFoundError(f"account {account_id}")
-    account = _instance(Account, row)
-    today = local_today(account, now)
-    rows = connection.execute(_OPEN_INVOICES, key)
-    open_invoices = [_instance(Invoice, invoice).summary(today) for invoice in rows]
+    row = found[0]
+    today = local_today(row.timezone, now)
+    open_invoices = [
+        invoice_summary(_Prefixed(invoice, _INVOICE), today)
+        for invoice in found
+        if getattr(invoice, _INVOICE + "id") is not None
+    ]
+    currency = row.currency
     prepaid = None
-    if account.billing_type == "prepaid":
-        prepaid = money(account, int(row.prepaid_minor or 0))
+    if row.billing_type == "prepaid":
+        prepaid = dto.Money(int(row.prepaid_minor or 0), currency)
+    limit = row.bill_limit_minor
     return dto.Balance(
-        account=account.to_dto(),
-        amount_due=money(account, sum(inv.amount_due.minor for inv in open_invoices)),
+        account=account_dto(row),
+        amount_due=dto.Money(sum(inv.amount_due.minor for inv in open_invoices), currency),
         open_invoices=tuple(open_invoices),
         next_due_on=open_invoices[0].due_on if open_invoices else None,
         overdue=any(inv.status == "overdue" for inv in open_invoices),
-        unbilled=money(account, int(row.unbilled_minor or 0)),
+        unbilled=dto.Money(int(row.unbilled_minor or 0), currency),
         prepaid_balance=prepaid,
-        bill_limit=bill_limit(account),
+        bill_limit=None if limit is None else dto.Money(limit, currency),
     )
 
 
-def local_today(account: Account, now: datetime) -> date:
+def local_today(timezone: str, now: datetime) -> date:
     """The calendar day it is for the customer: due dates are local dates."""
-    return now.astimezone(ZoneInfo(account.timezone)).date()
+    return now.astimezone(ZoneInfo(timezone)).date()
 
 
-def money(account: Account, minor: int) -> dto.Money:
-    return dto.Money(minor, account.currency)
+class _Prefixed:
+    """A row's columns whose labels start with `prefix`, read without it."""
 
+    __slots__ = ("_prefix", "_row")
 
-def bill_limit(account: Account) -> dto.Money | None:
-    if account.bill_limit_minor is None:
-        return None
-    return money(account, account.bill_limit_minor)
+    def __init__(self, row: Any, prefix: str) -> None:
+        self._row, self._prefix = row, prefix
 
-
-def _instance(model: Any, row: Any) -> Any:
-    """A transient (session-less) instance of `model` holding the row's columns."""
-    columns = model.__table__.columns.keys()
-    return model(**{name: row._mapping[name] for name in columns})
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._row, self._prefix + name)

@@ -20,17 +20,21 @@ The rest of billbot keeps the ORM over `AsyncSession`; both see the same databas
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, event, pool
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from billing_client.sql import direct
 from billing_client.sql.database import WRITE_INTENT, sqlite_begin, sqlite_pragmas
+from billing_client.sql.direct import DirectStatements
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -43,7 +47,15 @@ class Transactions:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._pin: contextvars.ContextVar[tuple[Any, AsyncConnection] | None] = (
+            contextvars.ContextVar(f"pinned-{id(self)}", default=None)
+        )
         self.dialect = engine.dialect.name
+        self.direct = DirectStatements(engine.dialect)
+        # Outside a transaction, PostgreSQL's statements go straight to asyncpg (`direct`).
+        self._autocommit: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"}
+        if self.dialect == "postgresql":
+            self._autocommit[direct.OPTION] = self.direct.rows
         url = engine.url
         self._inline = self.dialect == "sqlite" and url.database not in (None, "", ":memory:")
         if self._inline:
@@ -75,6 +87,21 @@ class Transactions:
             return await self._run(work, write=True)
         return await self._run_async(work, write=False)
 
+    @asynccontextmanager
+    async def pinned(self) -> AsyncIterator[None]:
+        """Run this task's reads and steps on one autocommit connection until the block ends
+        (PostgreSQL: one pool checkout per turn instead of one per transaction)."""
+        if self._inline or self._pin.get() is not None:
+            yield
+            return
+        async with self._engine.connect() as connection:
+            autocommit = await connection.execution_options(**self._autocommit)
+            token = self._pin.set((asyncio.current_task(), autocommit))
+            try:
+                yield
+            finally:
+                self._pin.reset(token)
+
     def close(self) -> None:
         if self._inline:
             self._now.dispose()
@@ -95,8 +122,11 @@ class Transactions:
         if write:
             async with self._engine.begin() as connection:
                 return await connection.run_sync(work)
+        pin = self._pin.get()
+        if pin is not None and pin[0] is asyncio.current_task():
+            return await pin[1].run_sync(work)
         async with self._engine.connect() as connection:
-            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            autocommit = await connection.execution_options(**self._autocommit)
             return await autocommit.run_sync(work)
 
 

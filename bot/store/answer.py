@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Table, Update, bindparam, select
 
 from bot.store import conversations, inbound
 from bot.store.models import Conversation, InboundRecord
+from bot.store.sql import rows
 
 _CONVERSATIONS: Table = Conversation.__table__  # type: ignore[assignment]
 _INBOUND: Table = InboundRecord.__table__  # type: ignore[assignment]
@@ -42,7 +43,4 @@ def record(
     """Save (or only release) the conversation and answer the message; False, and nothing
     written, when either lease was lost."""
     statement = SAVE_AND_ANSWER if save_state else RELEASE_AND_ANSWER
-    return (
-        connection.execute(statement, {**conversation_values, **inbound_values}).first()
-        is not None
-    )
+    return bool(rows(connection, statement, {**conversation_values, **inbound_values}))

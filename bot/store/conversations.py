@@ -20,13 +20,13 @@ ConversationKey = tuple[str, str]  # (channel, sender)
 _TABLE: Table = Conversation.__table__  # type: ignore[assignment]
 _C = _TABLE.c
 _STATE = (_C.id, _C.account_id, _C.flow, _C.step, _C.slots, _C.options, _C.updated_at)
-_THIS = (_C.channel == bindparam("c_channel"), _C.sender == bindparam("c_sender"))
+THIS = (_C.channel == bindparam("c_channel"), _C.sender == bindparam("c_sender"))
 _FREE = or_(_C.lock_token.is_(None), _C.locked_until < bindparam("c_lease_now"))
 _HELD_BY_US = (_C.id == bindparam("c_id"), _C.lock_token == bindparam("c_token"))
 
-_TAKE = (
+TAKE = (
     update(_TABLE)
-    .where(*_THIS, _FREE)
+    .where(*THIS, _FREE)
     .values(lock_token=bindparam("c_token"), locked_until=bindparam("c_lease_until"))
     .returning(*_STATE)
 )
@@ -34,7 +34,7 @@ _CREATE = {
     dialect: insert.on_conflict_do_nothing().returning(*_STATE)
     for dialect, insert in dialect_inserts(_TABLE).items()
 }
-_HOLDER = select(_C.flow, _C.step).where(*_THIS)
+_HOLDER = select(_C.flow, _C.step).where(*THIS)
 SAVE = (
     update(_TABLE)
     .where(*_HELD_BY_US)
@@ -87,16 +87,49 @@ def take(
     idle_timeout: timedelta,
 ) -> ConversationState | BusyConversation:
     """Lease the conversation (creating it) and read its state; or say who holds it."""
-    channel, sender = key
-    lease = {"c_token": token, "c_lease_until": lease_until}
     row = connection.execute(
-        _TAKE, {"c_channel": channel, "c_sender": sender, "c_lease_now": lease_now, **lease}
+        TAKE, take_values(key, token=token, lease_until=lease_until, lease_now=lease_now)
     ).first()
     if row is None:
-        row = _create(connection, key, token=token, lease_until=lease_until, now=now)
+        return create_or_wait(
+            connection,
+            key,
+            token=token,
+            lease_until=lease_until,
+            now=now,
+            idle_timeout=idle_timeout,
+        )
+    return state_of(row, now, idle_timeout)
+
+
+def take_values(
+    key: ConversationKey, *, token: str, lease_until: datetime, lease_now: datetime
+) -> dict[str, object]:
+    """The parameters of `TAKE`."""
+    channel, sender = key
+    return {
+        "c_channel": channel,
+        "c_sender": sender,
+        "c_lease_now": lease_now,
+        "c_token": token,
+        "c_lease_until": lease_until,
+    }
+
+
+def create_or_wait(
+    connection: Connection,
+    key: ConversationKey,
+    *,
+    token: str,
+    lease_until: datetime,
+    now: datetime,
+    idle_timeout: timedelta,
+) -> ConversationState | BusyConversation:
+    """When `TAKE` found nothing free: create the conversation leased, or say who holds it."""
+    row = _create(connection, key, token=token, lease_until=lease_until, now=now)
     if row is None:
         return _holder(connection, key)
-    return _state_of(row, now, idle_timeout)
+    return state_of(row, now, idle_timeout)
 
 
 def release_values(row_id: int, token: str) -> dict[str, object]:
@@ -158,7 +191,7 @@ def _holder(connection: Connection, key: ConversationKey) -> BusyConversation:
     return BusyConversation(None, None) if row is None else BusyConversation(row.flow, row.step)
 
 
-def _state_of(row: Row[Any], now: datetime, idle_timeout: timedelta) -> ConversationState:
+def state_of(row: Row[Any], now: datetime, idle_timeout: timedelta) -> ConversationState:
     if now - aware(row.updated_at) > idle_timeout:
         expired = row.flow is not None
         return ConversationState(FlowState(), row.account_id, [], expired, row.id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, Table, and_, bindparam, or_, select, update
 
@@ -26,8 +27,27 @@ _C = _TABLE.c
 _NOBODY_HOLDS = or_(_C.leased_until.is_(None), _C.leased_until < bindparam("i_lease_now"))
 _OURS = (_C.id == bindparam("i_id"), _C.lease_token == bindparam("i_token"))
 
+
+def insert_parameters() -> dict[str, Any]:
+    """The INSERT's values as parameters, but for `text` (see `insert_values`)."""
+    return {
+        "channel": bindparam("i_channel"),
+        "external_id": bindparam("i_external_id"),
+        "sender": bindparam("i_sender"),
+        "as_phone": bindparam("i_as_phone"),
+        "received_at": bindparam("i_received_at"),
+        "status": RECEIVED,
+        "replies": [],
+        "lease_token": bindparam("i_token"),
+        "leased_until": bindparam("i_lease_until"),
+        "attempts": 1,
+    }
+
+
 _INSERT = {
-    dialect: insert.on_conflict_do_nothing().returning(_C.id)
+    dialect: insert.values(**insert_parameters(), text=bindparam("i_text"))
+    .on_conflict_do_nothing()
+    .returning(_C.id)
     for dialect, insert in dialect_inserts(_TABLE).items()
 }
 _FIND = select(_C.id, _C.status, _C.lease_token, _C.leased_until, _C.replies, _C.text).where(
@@ -97,21 +117,24 @@ def insert(
     lease_until: datetime,
 ) -> int | None:
     """Store the message leased to us; its id, or None when it was stored before."""
-    values: dict[str, object] = {
-        "channel": message.channel,
-        "external_id": message.external_id,
-        "sender": message.sender,
-        "as_phone": message.as_phone,
-        "text": text,
-        "received_at": message.received_at,
-        "status": RECEIVED,
-        "replies": [],
-        "lease_token": token,
-        "leased_until": lease_until,
-        "attempts": 1,
-    }
+    values = {**insert_values(message, token=token, lease_until=lease_until), "i_text": text}
     inserted = connection.execute(_INSERT[connection.dialect.name], values)
     return inserted.scalar()
+
+
+def insert_values(
+    message: InboundMessage, *, token: str, lease_until: datetime
+) -> dict[str, object]:
+    """The parameters of `insert_parameters()`."""
+    return {
+        "i_channel": message.channel,
+        "i_external_id": message.external_id,
+        "i_sender": message.sender,
+        "i_as_phone": message.as_phone,
+        "i_received_at": message.received_at,
+        "i_token": token,
+        "i_lease_until": lease_until,
+    }
 
 
 def find(connection: Connection, message: InboundMessage) -> StoredInbound | None:

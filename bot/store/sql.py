@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql import Executable
 
 T = TypeVar("T")
 
@@ -32,7 +34,25 @@ class Transactions(Protocol):
         """Like `write`, but each statement may commit by itself (fewer round trips)."""
         ...
 
+    def pinned(self) -> AbstractAsyncContextManager[None]: ...
+
     def close(self) -> None: ...
+
+
+# The execution option on which the composition root's runner hands a connection in autocommit
+# mode a faster way to run statements (`billing_client.sql.direct`); spelled here, not imported.
+DIRECT_OPTION = "billbot_direct_rows"
+
+
+def rows(
+    connection: Connection, statement: Executable, values: Mapping[str, Any]
+) -> Sequence[Any]:
+    """Every row of `statement`: straight through the driver where the runner offers that
+    (PostgreSQL in autocommit mode), else through SQLAlchemy."""
+    direct = connection.get_execution_options().get(DIRECT_OPTION)
+    if direct is not None:
+        return direct(connection, statement, values)  # type: ignore[no-any-return]
+    return connection.execute(statement, dict(values)).all()
 
 
 def dialect_inserts(table: Table) -> dict[str, Any]:

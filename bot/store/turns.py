@@ -19,7 +19,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,12 +32,12 @@ from bot.clock import Clock, SystemClock
 from bot.locks import KeyedLocks
 from bot.secret_text import PLACEHOLDER
 from bot.store import answer, conversations, inbound
+from bot.store.claim import SecretSteps, claim_statement, run_claim
 from bot.store.conversations import BusyConversation, ConversationState
 from bot.store.sql import Transactions
 from bot.types import InboundMessage, OutboundMessage, Reply
 
 log = logging.getLogger(__name__)
-SecretStep = Callable[[str | None, str | None], bool]  # (flow, step) -> the answer is secret
 
 
 class OutgoingStore(Protocol):
@@ -108,6 +108,8 @@ class _LeaseLost(Exception):
 
 
 Claim = Replay | Busy | OpenTurn
+# The conversation as the claim found it, and the message's (id, stored text) or why not ours.
+_Taken = tuple[ConversationState | BusyConversation, "tuple[int, str] | Replay | _Waiting"]
 
 
 class TurnStore:
@@ -119,7 +121,7 @@ class TurnStore:
         db: Transactions,
         *,
         idle_timeout: timedelta,
-        secret_step: SecretStep,
+        secret_steps: SecretSteps,
         outgoing: OutgoingStore,
         lease: timedelta = LEASE,
         lease_clock: Clock | None = None,
@@ -129,7 +131,8 @@ class TurnStore:
         self.wait_seconds = min(8.0, lease.total_seconds() / 2)
         self._db = db
         self._idle_timeout = idle_timeout
-        self._secret_step = secret_step
+        self._secret_steps = frozenset(secret_steps)
+        self._claim_statement = claim_statement(self._secret_steps)
         self._outgoing = outgoing
         self._lease_clock = lease_clock or SystemClock()
         self._locks = KeyedLocks()
@@ -140,7 +143,7 @@ class TurnStore:
     ) -> AsyncIterator[Claim]:
         """Accept and lease `message`; the caller `finish()`es an OpenTurn inside the block."""
         key = (message.channel, message.sender)
-        async with self._locks.hold(key, wait=self.wait_seconds) as acquired:
+        async with self._locks.hold(key, wait=self.wait_seconds) as acquired, self._db.pinned():
             if not acquired:
                 yield Busy(retry_after=1.0)
                 return
@@ -201,31 +204,74 @@ class TurnStore:
     def _claim_once(self, attempt: _Attempt, connection: Connection) -> Claim | _Waiting:
         """Lease the conversation, then store (or find) the message and lease it.
 
-        Two statements that are each safe alone (run without a transaction on PostgreSQL):
-        a lease taken and never used runs out by itself, and one we cannot use is given back.
+        Statements that are each safe alone (run without a transaction on PostgreSQL): a
+        lease taken and never used runs out by itself, and one we cannot use is given back.
         """
-        message, token = attempt.message, attempt.token
+        if connection.dialect.name == "postgresql":
+            conversation, found = self._take_and_store_at_once(connection, attempt)
+        else:
+            conversation, found = self._take_then_store(connection, attempt)
+        if not isinstance(found, tuple):
+            _give_back(connection, conversation, attempt.token)
+            return found
+        row_id, stored = found
+        if isinstance(conversation, BusyConversation):
+            return _Waiting()  # the message stays stored and leased to us meanwhile
+        return OpenTurn(row_id, attempt.token, conversation, stored)
+
+    def _take_then_store(self, connection: Connection, attempt: _Attempt) -> _Taken:
+        """The conversation's lease, then the message: two statements."""
+        message = attempt.message
         conversation = conversations.take(
             connection,
             (message.channel, message.sender),
-            token=token,
+            token=attempt.token,
             lease_until=attempt.lease_until,
             lease_now=attempt.lease_now,
             now=attempt.now,
             idle_timeout=self._idle_timeout,
         )
         try:
-            found = self._store_message(connection, attempt, conversation)
+            return conversation, self._store_message(connection, attempt, conversation)
         except BaseException:
-            _give_back(connection, conversation, token)
+            _give_back(connection, conversation, attempt.token)
             raise
-        if not isinstance(found, tuple):
-            _give_back(connection, conversation, token)
-            return found
-        row_id, stored = found
-        if isinstance(conversation, BusyConversation):
-            return _Waiting()  # the message stays stored and leased to us meanwhile
-        return OpenTurn(row_id, token, conversation, stored)
+
+    def _take_and_store_at_once(self, connection: Connection, attempt: _Attempt) -> _Taken:
+        """The same in one statement (`bot.store.claim`); the rare cases (a new or busy
+        conversation, a message stored before) go on with the ordinary statements."""
+        message, key = attempt.message, (attempt.message.channel, attempt.message.sender)
+        values = {
+            **conversations.take_values(
+                key,
+                token=attempt.token,
+                lease_until=attempt.lease_until,
+                lease_now=attempt.lease_now,
+            ),
+            **inbound.insert_values(message, token=attempt.token, lease_until=attempt.lease_until),
+            "i_secret": attempt.secret,
+            "i_text": attempt.text,
+        }
+        row = run_claim(connection, self._claim_statement, values)
+        conversation: ConversationState | BusyConversation
+        if row.id is not None:
+            conversation = conversations.state_of(row, attempt.now, self._idle_timeout)
+        else:
+            conversation = conversations.create_or_wait(
+                connection,
+                key,
+                token=attempt.token,
+                lease_until=attempt.lease_until,
+                now=attempt.now,
+                idle_timeout=self._idle_timeout,
+            )
+        if row.message_id is not None:
+            return conversation, (row.message_id, row.message_text)
+        try:
+            return conversation, _existing(connection, attempt)
+        except BaseException:
+            _give_back(connection, conversation, attempt.token)
+            raise
 
     def _store_message(
         self,
@@ -247,9 +293,9 @@ class TurnStore:
 
     def _is_secret_step(self, conversation: ConversationState | BusyConversation) -> bool:
         if isinstance(conversation, BusyConversation):
-            return self._secret_step(conversation.flow, conversation.step)
+            return (conversation.flow, conversation.step) in self._secret_steps
         state = conversation.state
-        return self._secret_step(state.flow, state.step)
+        return (state.flow, state.step) in self._secret_steps
 
     # --- finishing ----------------------------------------------------------------------------
     def _record(

@@ -33,8 +33,7 @@ class RecordingOutgoing:
         self.stored.extend(messages)
 
 
-def pin_step(flow: str | None, step: str | None) -> bool:
-    return (flow, step) == ("bar_sim", "ask_pin")
+PIN_STEPS = {("bar_sim", "ask_pin")}
 
 
 @pytest.fixture
@@ -57,7 +56,7 @@ def make_store(
     store = TurnStore(
         _RUNNERS[id(sessions)],
         idle_timeout=IDLE,
-        secret_step=pin_step,
+        secret_steps=PIN_STEPS,
         outgoing=RecordingOutgoing(),
         lease_clock=lease_clock,
     )
