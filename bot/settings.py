@@ -21,6 +21,8 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.channel_settings import ChannelSettings, ChannelSettingsError
+
 # The published placeholder of earlier versions: it never signs anything, in any mode.
 PLACEHOLDER_SECRET = "change-me-demo-secret"
 DEFAULT_SQLITE_PATH = Path("var") / "billbot.db"
@@ -97,6 +99,7 @@ class Settings:
     # worker that dies holding one frees it when it runs out (docs/turns.md).
     turn_lease_seconds: float = 15.0
     recovery_sweep_seconds: float = 60.0  # how often each server answers orphaned messages
+    channels: ChannelSettings = field(default_factory=ChannelSettings)
 
     @classmethod
     def from_env(
@@ -120,6 +123,7 @@ class Settings:
             scheduler_enabled=_flag(env, "BILLBOT_SCHEDULER", True),
             turn_lease_seconds=_float(env, "BILLBOT_TURN_LEASE_SECONDS", 15.0),
             recovery_sweep_seconds=_float(env, "BILLBOT_RECOVERY_SWEEP_SECONDS", 60.0),
+            channels=_channels(env),
         )
         if checked:
             settings.check()
@@ -137,6 +141,13 @@ class Settings:
         if self.recovery_sweep_seconds <= 0:
             raise SettingsError("BILLBOT_RECOVERY_SWEEP_SECONDS must be positive")
         check_secret(self.secret_key, demo=self.demo)
+
+
+def _channels(env: Mapping[str, str]) -> ChannelSettings:
+    try:
+        return ChannelSettings.from_env(env)
+    except ChannelSettingsError as error:
+        raise SettingsError(str(error)) from None
 
 
 def check_secret(secret_key: str, *, demo: bool) -> None:

@@ -13,9 +13,12 @@ class InboundMessage:
 
     channel: str  # "web", "console", "sms", "whatsapp", "telegram"
     sender: str  # channel address: E.164 phone, telegram chat id, web session id
-    text: str
+    text: str  # what was typed, or the value of the option tapped
     external_id: str  # provider message id; unique per channel (dedupe key)
     received_at: datetime
+    # What else the channel knows, in neutral keys: "command" ("start", "help", "menu",
+    # "stop": a Telegram slash command), "contact_phone" (a phone number the sender shared
+    # as their own contact), "contact_not_own" (True: they shared someone else's).
     payload: dict[str, Any] = field(default_factory=dict)
     # The phone number the sender is known to act as (web demo picks it; SMS From is it).
     as_phone: str | None = None
@@ -35,6 +38,8 @@ class Reply:
 
     A document (an invoice PDF) is an attachment the channel sends as a file where it can
     (WhatsApp, Telegram) and as a link otherwise; `document_name` is the file name shown.
+    `request_contact`: ask the customer to share their own phone number where the channel has
+    a button for it (Telegram's contact keyboard); other channels show the text alone.
     """
 
     text: str
@@ -44,6 +49,7 @@ class Reply:
     image_url: str | None = None
     document_url: str | None = None
     document_name: str | None = None
+    request_contact: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"text": self.text}
@@ -60,6 +66,8 @@ class Reply:
             data["document"] = self.document_url
             if self.document_name:
                 data["document_name"] = self.document_name
+        if self.request_contact:
+            data["request_contact"] = True
         return data
 
     @classmethod
@@ -76,6 +84,7 @@ class Reply:
             image_url=data.get("image"),
             document_url=data.get("document"),
             document_name=data.get("document_name"),
+            request_contact=bool(data.get("request_contact", False)),
         )
 
 

@@ -6,7 +6,7 @@ background; a `Sender` per channel sends, raising `DeliveryError`. See docs/outb
 
 from bot.outbox.delivery import DeliveryLimits
 from bot.outbox.outbox import Outbox
-from bot.outbox.ports import DeliveryError, Sender
+from bot.outbox.ports import DeliveryError, SendContext, Sender
 from bot.outbox.retry import RetryPolicy
 from bot.outbox.store import OutboxEntry
 from bot.outbox.worker import OutboxWorker
@@ -21,5 +21,6 @@ __all__ = [
     "OutboxEntry",
     "OutboxWorker",
     "RetryPolicy",
+    "SendContext",
     "Sender",
 ]

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.outbox import store
-from bot.outbox.ports import DeliveryError, Sender
+from bot.outbox.ports import DeliveryError, SendContext, Sender
 from bot.outbox.retry import RetryPolicy
 from bot.phones import mask
 from bot.store.sql import claim_write_lock
@@ -109,9 +109,8 @@ class Delivery:
         sender = self._senders[row.channel]
         try:
             async with asyncio.timeout(self._limits.send_timeout_seconds):
-                provider_id = await sender.send(
-                    row.recipient, row.replies, idempotency_key=row.dedupe_key
-                )
+                context = SendContext(kind=row.kind, idempotency_key=row.dedupe_key)
+                provider_id = await sender.send(row.recipient, row.replies, context=context)
         except DeliveryError as error:
             await self._failed(row, token, error.reason, permanent=error.permanent)
         except Exception as error:  # ConnectionError, TimeoutError, RuntimeError …: transient

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from bot.outbox import RetryPolicy
+from bot.outbox.ports import SendContext
 from bot.types import Option, OutboundMessage, Reply
 
 ALEX, SAM = "+12025550101", "+12025550102"
@@ -68,7 +69,8 @@ class FakeSender:
         self.calls: list[str] = []  # the idempotency key of every attempt
         self.sent: list[Sent] = []
 
-    async def send(self, address: str, replies: Sequence[Reply], *, idempotency_key: str) -> str:
+    async def send(self, address: str, replies: Sequence[Reply], *, context: SendContext) -> str:
+        idempotency_key = context.idempotency_key
         self.calls.append(idempotency_key)
         await asyncio.sleep(0)  # a real provider call yields; lets other workers interleave
         if address in self.refuse:
@@ -90,7 +92,8 @@ class BlockingSender(FakeSender):
     def release(self) -> None:
         self._release.set()
 
-    async def send(self, address: str, replies: Sequence[Reply], *, idempotency_key: str) -> str:
+    async def send(self, address: str, replies: Sequence[Reply], *, context: SendContext) -> str:
+        idempotency_key = context.idempotency_key
         self.calls.append(idempotency_key)
         self.started.set()
         await self._release.wait()

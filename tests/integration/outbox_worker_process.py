@@ -17,6 +17,7 @@ from pathlib import Path
 from billing_client.sql.database import create_engine, session_factory
 from bot.clock import SystemClock
 from bot.outbox import Outbox
+from bot.outbox.ports import SendContext
 from bot.types import Reply
 
 
@@ -24,7 +25,8 @@ class FileSender:
     def __init__(self, log: Path) -> None:
         self._log = log
 
-    async def send(self, address: str, replies: Sequence[Reply], *, idempotency_key: str) -> str:
+    async def send(self, address: str, replies: Sequence[Reply], *, context: SendContext) -> str:
+        idempotency_key = context.idempotency_key
         await asyncio.sleep(0.002)  # a provider round trip: the other process gets to claim
         fd = os.open(self._log, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
         try:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import FakeClock
 from bot.outbox import DeliveryError, DeliveryLimits, Outbox, OutboxEntry, RetryPolicy, Sender
+from bot.outbox.ports import SendContext
 from bot.types import Reply
 from tests.integration.outbox_fakes import NO_JITTER, FakeSender, notice
 
@@ -109,7 +110,7 @@ async def test_delays_are_capped(
 class SlowSender:
     """A provider that answers after the send timeout."""
 
-    async def send(self, address: str, replies: Sequence[Reply], *, idempotency_key: str) -> str:
+    async def send(self, address: str, replies: Sequence[Reply], *, context: SendContext) -> str:
         await asyncio.sleep(5)
         return "never"
 
