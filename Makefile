@@ -29,7 +29,7 @@ format: setup
 	$(BIN)/ruff format .
 
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 # Bare endpoint vs billbot on SQLite and PostgreSQL under wrk (installed when missing, as root);
 # e.g. `make bench BENCH_ARGS=--profile` adds cProfile and py-spy. See docs/benchmarks.md.

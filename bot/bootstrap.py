@@ -6,7 +6,7 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -20,11 +20,16 @@ from billing_client.sql.database import create_engine, session_factory
 from billing_client.sql.seed import DEMO_EMAILS, DEMO_PHONES, seed_demo, seed_generated
 from billing_client.sql.transactions import Transactions
 from bot import migrate
+from bot.addresses import AddressBook
+from bot.channel import Webhook
 from bot.clock import Clock, SystemClock
+from bot.compliance import Compliance, Operator
 from bot.engine import ConversationEngine
 from bot.identity import Identity
+from bot.inbox import Inbox
 from bot.links import LinkSigner
 from bot.nlu import NluModel
+from bot.otp import OneTimeCodes
 from bot.outbox import Outbox, Sender
 from bot.ratelimit import RateLimiter
 from bot.routing import Router
@@ -32,9 +37,13 @@ from bot.services import Services
 from bot.settings import Settings, SettingsError, check_secret
 from bot.startup import database_unavailable, safe_url
 from bot.store.demo import reset_bot_state
+from bot.store.links import SqlAddressBook
 from bot.store.meta import get_or_create
 from bot.store.sql import claim_write_lock
 from bot.store.turns import TurnStore
+from channels.telegram import build_telegram
+from channels.twilio import build_twilio
+from channels.whatsapp_cloud import build_whatsapp_cloud
 from intents.registry import default_registry
 
 log = logging.getLogger(__name__)
@@ -160,6 +169,9 @@ def build_engine(
     outbox: Outbox,
     links: LinkSigner,
     clock: Clock,
+    *,
+    addresses: AddressBook | None = None,
+    codes: OneTimeCodes | None = None,
 ) -> ConversationEngine:
     """The conversation engine over the registry's intents and the bot's own tables."""
     registry = default_registry()
@@ -176,12 +188,14 @@ def build_engine(
         nlu=nlu,
         router=router,
         turns=turns,
-        identity=Identity(billing, default_region=settings.default_region),
+        identity=Identity(billing, default_region=settings.default_region, addresses=addresses),
         limiter=RateLimiter(),
         outbox=outbox,
         links=links,
         settings=settings,
         clock=clock,
+        addresses=addresses,
+        codes=codes,
     )
 
 
@@ -206,34 +220,64 @@ async def reset_demo_bot_state(settings: Settings) -> int:
 
 
 NO_SENDER = (
-    "BILLBOT_DELIVERY=live but no channel can send: set BILLBOT_TWILIO_ACCOUNT_SID and "
-    "BILLBOT_TWILIO_AUTH_TOKEN (SMS, WhatsApp), BILLBOT_WHATSAPP_ACCESS_TOKEN and "
-    "BILLBOT_WHATSAPP_PHONE_NUMBER_ID (WhatsApp Cloud API) or BILLBOT_TELEGRAM_BOT_TOKEN "
-    "(Telegram), or use BILLBOT_DELIVERY=sandbox"
+    "BILLBOT_DELIVERY=live but no channel can send: configure Twilio (BILLBOT_TWILIO_ACCOUNT_SID, "
+    "BILLBOT_TWILIO_AUTH_TOKEN and BILLBOT_TWILIO_SMS_FROM or BILLBOT_TWILIO_WHATSAPP_FROM), "
+    "Meta's WhatsApp Cloud API (BILLBOT_WHATSAPP_ACCESS_TOKEN, _APP_SECRET, _VERIFY_TOKEN, "
+    "_PHONE_NUMBER_ID) or Telegram (BILLBOT_TELEGRAM_BOT_TOKEN, "
+    "BILLBOT_TELEGRAM_WEBHOOK_SECRET), or use BILLBOT_DELIVERY=sandbox"
 )
 
 
-def build_senders(settings: Settings) -> dict[str, Sender]:
-    """The outbox's sender per channel whose credentials are configured (no I/O).
+@dataclass(slots=True)
+class BuiltChannels:
+    """The configured messaging channels, their senders, and what must be closed."""
 
-    None exists yet: the channels work plugs Twilio SMS/WhatsApp, Meta WhatsApp and Telegram
-    in here. Until then live delivery needs injected senders (`build_services(senders=…)`).
+    by_webhook: dict[str, Webhook]
+    senders: dict[str, Sender]
+    closers: list[Callable[[], Awaitable[None]]]
+
+
+def build_channels(settings: Settings, clock: Clock) -> BuiltChannels:
+    """Every channel whose credentials are configured (no I/O; DESIGN.md §5a).
+
+    WhatsApp goes out through Meta's Cloud API when it is configured, else through Twilio.
     """
-    return {}
+    config, region, now = settings.channels, settings.default_region, clock.now
+    twilio = build_twilio(config, public_url=settings.public_url, now=now, default_region=region)
+    cloud = build_whatsapp_cloud(config, now=now, default_region=region)
+    telegram = build_telegram(config, now=now, default_region=region)
+    found: dict[str, Webhook | None] = {
+        "twilio_sms": twilio.sms,
+        "twilio_whatsapp": twilio.whatsapp,
+        "twilio_status": twilio.status,
+        "whatsapp_cloud": cloud,
+        "telegram": telegram,
+    }
+    by_webhook = {name: channel for name, channel in found.items() if channel is not None}
+    senders: dict[str, Sender] = {}
+    for channel in (twilio.sms, twilio.whatsapp, cloud, telegram):  # later ones win
+        if channel is not None:
+            senders[channel.name] = channel.sender
+    closers: list[Callable[[], Awaitable[None]]] = [twilio.aclose]
+    if cloud is not None:
+        closers.append(cloud.sender.aclose)
+    if telegram is not None:
+        closers.append(telegram.sender.close)
+    return BuiltChannels(by_webhook, senders, closers)
 
 
 def delivery_senders(
     settings: Settings, injected: Mapping[str, Sender] | None = None
 ) -> dict[str, Sender]:
-    """The senders live delivery uses; SettingsError when live mode has none at all.
+    """The injected senders, if any (tests); SettingsError when live mode could send nowhere.
 
     Sandbox mode sends nothing, whatever is configured. Called by `build_services` and, before
     serving, by the web app factory, so `billbot serve` fails with one line, not a traceback.
     """
-    senders = dict(build_senders(settings) if injected is None else injected)
-    if settings.delivery == "live" and not senders:
+    any_channel = any(on for _, on in settings.channels.summary())
+    if settings.delivery == "live" and not injected and not any_channel:
         raise SettingsError(NO_SENDER)
-    return senders
+    return dict(injected or {})
 
 
 def _log_delivery(settings: Settings, outbox: Outbox) -> None:
@@ -260,17 +304,32 @@ async def build_services(
     billing systems). SettingsError when live delivery has no sender at all.
     """
     clock = clock or SystemClock()
-    live_senders = delivery_senders(settings, senders)
+    injected = delivery_senders(settings, senders)
     db = create_engine(settings.database_url)
     sessions = session_factory(db)
     transactions = Transactions(db)
     settings = await resolve_secret(settings, sessions=sessions)
     billing = billing or SqlBillingClient(sessions, transactions)
     links = LinkSigner(settings.secret_key, settings.public_url)
-    outbox = Outbox(sessions, clock, senders=live_senders, live=settings.delivery == "live")
+    codes = OneTimeCodes(settings.secret_key)
+    channels = build_channels(settings, clock)
+    live = settings.delivery == "live"
+    live_senders = injected if senders is not None else channels.senders
+    outbox = Outbox(sessions, clock, senders=live_senders, live=live, codes=codes)
     _log_delivery(settings, outbox)
     nlu = nlu or build_nlu(settings)
-    engine = build_engine(settings, transactions, billing, nlu, outbox, links, clock)
+    addresses = SqlAddressBook(sessions)
+    engine = build_engine(
+        settings,
+        transactions,
+        billing,
+        nlu,
+        outbox,
+        links,
+        clock,
+        addresses=addresses,
+        codes=codes,
+    )
     return Services(
         settings=settings,
         db=db,
@@ -282,4 +341,21 @@ async def build_services(
         nlu=nlu,
         outbox=outbox,
         conversations=engine,
+        inbox=build_inbox(settings, engine, outbox, sessions, clock),
+        channels=channels.by_webhook,
+        closers=channels.closers,
     )
+
+
+def build_inbox(
+    settings: Settings,
+    engine: ConversationEngine,
+    outbox: Outbox,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+) -> Inbox:
+    """Where the messaging channels' webhooks go: compliance keywords, then the engine."""
+    config = settings.channels
+    operator = Operator(config.operator_name, config.support_contact)
+    compliance = Compliance(sessions, outbox, operator=operator)
+    return Inbox(engine=engine, outbox=outbox, compliance=compliance, clock=clock)

@@ -21,28 +21,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Literal, Protocol
+from typing import Protocol
 from urllib.parse import parse_qsl
 
 from bot.keywords import Keywords
-from bot.outbox.ports import Sender
+from bot.outbox.ports import DeliveryState, DeliveryStatus, Sender
 from bot.types import InboundMessage
 
-MAX_WEBHOOK_BYTES = 256 * 1024  # larger bodies are refused before anything is parsed
-REPLY_KIND = "reply"  # the outbox kind of an answer to a customer's message
-
-# Neutral delivery states, in the order a message moves through them. A later callback never
-# moves a row back (providers send them out of order); "undelivered" and "failed" are final.
-DeliveryState = Literal["queued", "sent", "delivered", "read", "undelivered", "failed"]
-DELIVERY_ORDER: Mapping[str, int] = {
-    "queued": 0,
-    "sent": 1,
-    "delivered": 2,
-    "read": 3,
-    "undelivered": 4,
-    "failed": 4,
-}
+__all__ = [
+    "BadWebhook",
+    "Channel",
+    "DeliveryState",
+    "DeliveryStatus",
+    "Parsed",
+    "Webhook",
+    "WebhookRejected",
+    "WebhookRequest",
+    "WebhookResponse",
+]
 
 
 class WebhookRejected(Exception):
@@ -95,17 +91,6 @@ class WebhookRequest:
 
 
 @dataclass(frozen=True, slots=True)
-class DeliveryStatus:
-    """A provider's word on a message billbot sent: found by the provider's message id."""
-
-    provider_id: str
-    state: DeliveryState
-    error_code: str | None = None
-    at: datetime | None = None
-    permanent_failure: bool = False  # the address cannot receive (opted out, blocked, invalid)
-
-
-@dataclass(frozen=True, slots=True)
 class Parsed:
     """What one webhook request carried."""
 
@@ -125,20 +110,16 @@ class WebhookResponse:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
-class Channel(Protocol):
-    """One messaging channel (see the module docstring)."""
+class Webhook(Protocol):
+    """What a provider's webhook needs: verify, parse, acknowledge (a channel, or status
+    callbacks alone)."""
 
     @property
-    def name(self) -> str:
-        """The `InboundMessage.channel` and outbox channel: "sms", "whatsapp", "telegram"."""
-        ...
-
-    @property
-    def sender(self) -> Sender: ...
+    def name(self) -> str: ...
 
     @property
     def keywords(self) -> Keywords:
-        """The compliance keywords this channel honours (`bot.keywords`; NONE for Telegram)."""
+        """The compliance keywords honoured (`bot.keywords`; NONE for Telegram)."""
         ...
 
     def verify(self, request: WebhookRequest) -> None: ...
@@ -148,8 +129,13 @@ class Channel(Protocol):
     def acknowledge(self, parsed: Parsed) -> WebhookResponse: ...
 
 
-def moves_forward(current: str | None, new: str) -> bool:
-    """Whether a row whose provider state is `current` should take `new` (never back)."""
-    if current is None:
-        return True
-    return DELIVERY_ORDER.get(new, -1) > DELIVERY_ORDER.get(current, -1)
+class Channel(Webhook, Protocol):
+    """One messaging channel: a webhook and the sender of its replies."""
+
+    @property
+    def name(self) -> str:
+        """The `InboundMessage.channel` and outbox channel: "sms", "whatsapp", "telegram"."""
+        ...
+
+    @property
+    def sender(self) -> Sender: ...

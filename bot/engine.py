@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Literal, Protocol
 
 from billing_client import Account, BillingClient
+from bot.addresses import AddressBook
 from bot.clock import Clock
 from bot.errors import is_transient, messages_for
 from bot.flow import TurnContext
@@ -21,6 +22,7 @@ from bot.i18n import say
 from bot.identity import Identity
 from bot.links import LinkSigner
 from bot.nlu import NluModel
+from bot.otp import OneTimeCodes
 from bot.ratelimit import RateLimiter, Verdict, polite_reply
 from bot.routing import Router
 from bot.secret_text import PLACEHOLDER, looks_secret
@@ -36,6 +38,7 @@ log = logging.getLogger(__name__)
 # apology, so no other worker takes a message over while its turn still runs.
 TURN_TIMEOUT_SHARE = 2 / 3
 RATE_LIMITED = "rate_limited"  # the intent recorded for a refused stranger's message
+REPLY_KIND = "reply"  # the outbox kind of an answer queued for a channel that pushes
 
 BUSY = {
     "en": "I'm still working on your previous message. Please send this one again in a moment.",
@@ -93,6 +96,8 @@ class ConversationEngine:
         links: LinkSigner,
         settings: Settings,
         clock: Clock,
+        addresses: AddressBook | None = None,
+        codes: OneTimeCodes | None = None,
     ) -> None:
         self._billing = billing
         self._nlu = nlu
@@ -104,13 +109,20 @@ class ConversationEngine:
         self._links = links
         self._settings = settings
         self._clock = clock
+        self._addresses = addresses
+        self._codes = codes
 
     async def handle(self, message: InboundMessage) -> list[Reply]:
         """The replies to `message` (a busy conversation answers with a please-retry)."""
         return (await self.answer(message)).replies
 
-    async def answer(self, message: InboundMessage) -> Answer:
-        """Answer `message` once; a replay or a duplicate gets the same replies."""
+    async def answer(self, message: InboundMessage, *, push: bool = False) -> Answer:
+        """Answer `message` once; a replay or a duplicate gets the same replies.
+
+        `push`: the channel cannot carry the answer back in its response (SMS, WhatsApp,
+        Telegram), so the replies are queued for the outbox in the same transaction that
+        stores the answer: sent once, whatever crashes or webhook retries follow.
+        """
         text, had_card = redact_card_numbers(clean(message.text))
         now = self._clock.now()
         async with self._turns.claim(message, text=text, secret=looks_secret(text), now=now) as c:
@@ -121,6 +133,8 @@ class ConversationEngine:
             result, lang = await self._turn(message, text[:MAX_PROCESSED_CHARS], c, now)
             if had_card:
                 result.replies.insert(0, Reply(text=say(CARD_WARNING, lang)))
+            if push and result.replies and result.intent != RATE_LIMITED:
+                result.outgoing.append(_reply_message(message, result))
             await self._finish(c, result, now)
         if result.intent == RATE_LIMITED:
             return Answer(result.replies, "rate_limited", result.retry_after)
@@ -134,10 +148,8 @@ class ConversationEngine:
         """
         orphans = await self._turns.orphans(limit=limit)
         for message in orphans:
-            answer = await self.answer(message)
-            # Pushed only when this sweep answered it: a retry may have got there first.
-            if answer.status == "answered" and answer.replies and not answer.replayed:
-                await self._push(message, answer.replies)
+            # Queued only when this sweep answers it: a retry may have got there first.
+            await self.answer(message, push=True)
         return len(orphans)
 
     # --- the turn -------------------------------------------------------------------------
@@ -198,6 +210,8 @@ class ConversationEngine:
             registry=self._router.registry,
             settings=self._settings,
             now=now,
+            addresses=self._addresses,
+            codes=self._codes,
         )
 
     async def _finish(self, claim: OpenTurn, result: TurnResult, now: datetime) -> None:
@@ -211,15 +225,17 @@ class ConversationEngine:
         if result.outgoing:
             self._outbox.wake()
 
-    async def _push(self, message: InboundMessage, replies: list[Reply]) -> None:
-        outgoing = OutboundMessage(
-            channel=message.channel,
-            address=message.sender,
-            replies=tuple(replies),
-            kind="recovered_reply",
-            dedupe_key=f"reply:{message.channel}:{message.external_id}",
-        )
-        await self._outbox.enqueue(outgoing)
+
+def _reply_message(message: InboundMessage, result: TurnResult) -> OutboundMessage:
+    """The answer to `message` as an outbox message to its sender (one per inbound message)."""
+    return OutboundMessage(
+        channel=message.channel,
+        address=message.sender,
+        replies=tuple(result.replies),
+        kind=REPLY_KIND,
+        dedupe_key=f"reply:{message.channel}:{message.external_id}",
+        account_id=result.account_id,
+    )
 
 
 def _slowed_down(verdict: Verdict, conv: ConversationState) -> TurnResult:

@@ -12,8 +12,10 @@ from babel.dates import format_date, format_time
 
 from billing_client import Account, BillingClient, Money
 from bot import i18n
+from bot.addresses import AddressBook
 from bot.i18n import Messages, PluralMessages
 from bot.links import LinkSigner
+from bot.otp import OneTimeCodes
 from bot.settings import Settings
 from bot.types import InboundMessage, Option, OutboundMessage, Reply
 
@@ -82,6 +84,8 @@ class TurnContext:
     picked_option: bool = False
     # Messages to send outside this reply; the engine stores them with the turn's result.
     outgoing: list[OutboundMessage] = field(default_factory=list)
+    addresses: AddressBook | None = None  # channel addresses linked to phone numbers
+    codes: OneTimeCodes | None = None  # one-time codes, derived and never stored
 
     @property
     def locale(self) -> str:

@@ -1,7 +1,9 @@
 """Who is writing: the one identity service every channel's messages go through.
 
-A channel that knows the sender's phone number (SMS From, a shared Telegram contact, the demo
-chat's "act as") puts it in `InboundMessage.as_phone`; the engine never looks at channel names.
+A channel that knows the sender's phone number (SMS From, WhatsApp's sender, the demo chat's
+"act as") puts it in `InboundMessage.as_phone`. Any other address (a Telegram chat) is looked
+up in the address book, where the linking flow put it after a one-time code proved the number.
+The engine never looks at channel names.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from billing_client import Account, BillingClient
+from bot.addresses import AddressBook
 from bot.phones import PhoneError, mask, normalize
 from bot.types import InboundMessage
 
@@ -16,16 +19,32 @@ log = logging.getLogger(__name__)
 
 
 class Identity:
-    def __init__(self, billing: BillingClient, *, default_region: str) -> None:
+    def __init__(
+        self,
+        billing: BillingClient,
+        *,
+        default_region: str,
+        addresses: AddressBook | None = None,
+    ) -> None:
         self._billing = billing
         self._default_region = default_region
+        self._addresses = addresses
+
+    async def phone_of(self, message: InboundMessage) -> str | None:
+        """The phone number the sender acts as or is linked to, as written; None if none."""
+        if message.as_phone is not None:
+            return message.as_phone
+        if self._addresses is None:
+            return None
+        return await self._addresses.phone_of(message.channel, message.sender)
 
     async def identify(self, message: InboundMessage) -> Account | None:
         """The customer behind the message, or None for a stranger."""
-        if message.as_phone is None:
+        phone = await self.phone_of(message)
+        if phone is None:
             return None
         try:
-            msisdn = normalize(message.as_phone, default_region=self._default_region)
+            msisdn = normalize(phone, default_region=self._default_region)
         except PhoneError:
             return None
         account = await self._billing.find_account_by_msisdn(msisdn)

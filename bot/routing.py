@@ -50,6 +50,10 @@ EXPIRED = {
 }
 
 Routed = tuple[list[Reply], str | None]  # the replies and the intent (or command) that gave them
+# Channel commands (InboundMessage.payload["command"]) that start an intent; a shared contact
+# continues (or starts) the linking flow.
+LINK_INTENT = "link_account"
+_COMMAND_INTENTS = {"start": LINK_INTENT, "stop": "unlink_account"}
 
 
 class Router:
@@ -78,6 +82,9 @@ class Router:
         return replies, intent
 
     async def _route(self, ctx: TurnContext, conv: ConversationState) -> Routed:
+        routed = await self._payload(ctx, conv)
+        if routed is not None:
+            return routed
         command = ctx.text.lower().strip(" .!?¡¿")
         if not has_words(ctx.text):
             return [ctx.reply(ctx.say(EMPTY))], None
@@ -99,6 +106,24 @@ class Router:
             return await intent.resume(ctx), intent.name
         conv.state.finish()
         return await self._start(ctx, ctx.parse.intent)
+
+    async def _payload(self, ctx: TurnContext, conv: ConversationState) -> Routed | None:
+        """A channel's commands (/start, /help, /menu, /stop) and shared contacts."""
+        payload = ctx.message.payload
+        command = payload.get("command")
+        if command in ("help", "menu") or (command == "start" and ctx.account is not None):
+            conv.state.finish()
+            return [menu(ctx)], "menu"
+        if command in _COMMAND_INTENTS:
+            conv.state.finish()
+            return await self._start(ctx, _COMMAND_INTENTS[command])
+        if "contact_phone" in payload or "contact_not_own" in payload:
+            linking = self._registry.get(LINK_INTENT)
+            if conv.state.flow == LINK_INTENT:
+                return await linking.resume(ctx), LINK_INTENT
+            conv.state.finish()
+            return await self._start(ctx, LINK_INTENT)
+        return None
 
     async def _start(self, ctx: TurnContext, name: str) -> Routed:
         intent = self._registry.get(name)

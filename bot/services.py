@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -16,7 +17,9 @@ from bot.store.sql import Transactions
 FLUSH_SECONDS = 10.0
 
 if TYPE_CHECKING:
+    from bot.channel import Webhook
     from bot.engine import ConversationEngine
+    from bot.inbox import Inbox
     from bot.nlu import NluModel
     from bot.outbox import Outbox
 
@@ -33,6 +36,11 @@ class Services:
     nlu: NluModel
     outbox: Outbox
     conversations: ConversationEngine
+    inbox: Inbox
+    # The configured messaging channels by webhook: "twilio_sms", "twilio_whatsapp",
+    # "twilio_status", "whatsapp_cloud", "telegram" (a channel without credentials is absent).
+    channels: Mapping[str, Webhook] = field(default_factory=dict)
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def close(self) -> None:
         """Deliver what is due (bounded: `Outbox.flush`), then release the database.
@@ -43,5 +51,7 @@ class Services:
         try:
             await self.outbox.flush(seconds=FLUSH_SECONDS)
         finally:
+            for close in self.closers:  # the providers' HTTP sessions
+                await close()
             self.transactions.close()
             await self.db.dispose()

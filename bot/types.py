@@ -39,7 +39,8 @@ class Reply:
     A document (an invoice PDF) is an attachment the channel sends as a file where it can
     (WhatsApp, Telegram) and as a link otherwise; `document_name` is the file name shown.
     `request_contact`: ask the customer to share their own phone number where the channel has
-    a button for it (Telegram's contact keyboard); other channels show the text alone.
+    a button for it (Telegram's contact keyboard, labelled `link_label`); other channels show
+    the text alone.
     """
 
     text: str

@@ -6,6 +6,7 @@ from bot.registry import Registry
 from intents.balance import BalanceIntent
 from intents.bar_sim import BarSimIntent
 from intents.invoice import InvoiceIntent
+from intents.link_account import LinkAccountIntent, UnlinkAccountIntent
 from intents.open_ticket import OpenTicketIntent
 from intents.out_of_scope import OutOfScopeIntent
 from intents.pay_bill import PayBillIntent
@@ -21,6 +22,8 @@ def default_registry() -> Registry:
             OpenTicketIntent(),
             UsageIntent(),
             InvoiceIntent(),
+            LinkAccountIntent(),
+            UnlinkAccountIntent(),
             OutOfScopeIntent(),
         ]
     )

@@ -18,11 +18,18 @@ from scheduler.runner import start_scheduler
 from web import errors
 from web.access_log import AccessLogMiddleware
 from web.pages import STATIC_DIR, make_templates
-from web.routes import chat, health, home, invoices, pay
+from web.routes import chat, health, home, invoices, pay, webhooks
 from web.security import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
-ROUTERS = (health.router, chat.router, home.router, pay.router, invoices.router)
+ROUTERS = (
+    health.router,
+    chat.router,
+    webhooks.router,
+    home.router,
+    pay.router,
+    invoices.router,
+)
 
 
 def create_app(settings: Settings, *, services: Services | None = None) -> FastAPI:

@@ -45,7 +45,11 @@ def install(app: FastAPI) -> None:
 def is_api(request: Request) -> bool:
     """JSON for the API and probes, HTML for pages people open."""
     path = request.url.path
-    return path.startswith("/api/") or path in ("/healthz", "/readyz", "/openapi.json")
+    return path.startswith(("/api/", "/webhooks/")) or path in (
+        "/healthz",
+        "/readyz",
+        "/openapi.json",
+    )
 
 
 def problem(request: Request, status: int, code: str, detail: str) -> Response:

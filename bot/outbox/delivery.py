@@ -12,17 +12,20 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
+from bot.otp import OneTimeCodes
 from bot.outbox import store
 from bot.outbox.ports import DeliveryError, SendContext, Sender
 from bot.outbox.retry import RetryPolicy
 from bot.phones import mask
+from bot.store import suppressions
 from bot.store.sql import claim_write_lock
+from bot.types import Reply
 
 log = logging.getLogger(__name__)
 PROVIDER_ID_LENGTH = 128
@@ -43,7 +46,7 @@ class Claim:
 
     token: str
     rows: tuple[store.ClaimedRow, ...]
-    sandboxed: int
+    settled: int  # rows recorded without a send: sandboxed or suppressed
 
 
 class Delivery:
@@ -58,6 +61,7 @@ class Delivery:
         live: bool,
         policy: RetryPolicy,
         limits: DeliveryLimits,
+        codes: OneTimeCodes | None = None,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
@@ -65,6 +69,7 @@ class Delivery:
         self._live = live
         self._policy = policy
         self._limits = limits
+        self._codes = codes
 
     @property
     def live_channels(self) -> frozenset[str]:
@@ -84,14 +89,17 @@ class Delivery:
         for result in results:
             if isinstance(result, BaseException):  # the result could not be recorded
                 log.warning("outbox: recording a send failed (%s)", type(result).__name__)
-        return claim.sandboxed + len(claim.rows)
+        return claim.settled + len(claim.rows)
 
     async def _claim(self, now: datetime) -> Claim:
         token = secrets.token_hex(16)
         async with self._sessions() as session, session.begin():
             await claim_write_lock(session)
-            due = await store.due_rows(session, now, limit=self._limits.batch_size)
-            live = [row for row in due if row.channel in self._senders]
+            claimed = await store.due_rows(session, now, limit=self._limits.batch_size)
+            due = await _without_suppressed(session, claimed, now)
+            live = await _with_windows(
+                session, [row for row in due if row.channel in self._senders], now
+            )
             sandboxed = _by_channel(row for row in due if row.channel not in self._senders)
             for channel, ids in sandboxed.items():
                 reason = self._why_sandbox(channel)
@@ -99,7 +107,7 @@ class Delivery:
             if live:
                 until = now + self._limits.lease
                 await store.lease(session, [row.id for row in live], token=token, until=until)
-        return Claim(token, tuple(live), sum(len(ids) for ids in sandboxed.values()))
+        return Claim(token, tuple(live), settled=len(claimed) - len(live))
 
     def _why_sandbox(self, channel: str) -> str | None:
         # In sandbox mode that is the whole story; in live mode the channel has no sender.
@@ -109,15 +117,27 @@ class Delivery:
         sender = self._senders[row.channel]
         try:
             async with asyncio.timeout(self._limits.send_timeout_seconds):
-                context = SendContext(kind=row.kind, idempotency_key=row.dedupe_key)
-                provider_id = await sender.send(row.recipient, row.replies, context=context)
+                context = SendContext(row.kind, row.dedupe_key, window_open=row.window_open)
+                replies = self._filled(row.replies)
+                provider_id = await sender.send(row.recipient, replies, context=context)
         except DeliveryError as error:
-            await self._failed(row, token, error.reason, permanent=error.permanent)
+            if error.unreachable:
+                await self._suppress(row, error.reason)
+            await self._failed(
+                row, token, error.reason, permanent=error.permanent, after=error.retry_after
+            )
         except Exception as error:  # ConnectionError, TimeoutError, RuntimeError …: transient
             # Only the type: messages of transport errors can hold URLs with tokens in them.
             await self._failed(row, token, type(error).__name__, permanent=False)
         else:
             await self._sent(row, token, provider_id)
+
+    def _filled(self, replies: tuple[Reply, ...]) -> tuple[Reply, ...]:
+        """One-time codes written in at the last moment: never stored (`bot.otp`)."""
+        if self._codes is None:
+            return replies
+        codes = self._codes
+        return tuple(replace(reply, text=codes.fill(reply.text)) for reply in replies)
 
     async def _sent(self, row: store.ClaimedRow, token: str, provider_id: str) -> None:
         now = self._clock.now()
@@ -138,14 +158,22 @@ class Delivery:
         )
 
     async def _failed(
-        self, row: store.ClaimedRow, token: str, reason: str, *, permanent: bool
+        self,
+        row: store.ClaimedRow,
+        token: str,
+        reason: str,
+        *,
+        permanent: bool,
+        after: float | None = None,
     ) -> None:
         now = self._clock.now()
         if permanent or self._policy.exhausted(row.attempts):
             note = reason if permanent else f"gave up after {row.attempts} attempts: {reason}"
             values: dict[str, object] = {"status": store.FAILED, "last_error": note}
         else:
-            retry_at = now + self._policy.delay(row.attempts)
+            # The provider's own "retry after" (Telegram's 429) wins over the backoff.
+            delay = self._policy.delay(row.attempts) if after is None else timedelta(seconds=after)
+            retry_at = now + delay
             values = {"status": store.RETRY, "last_error": reason, "next_attempt_at": retry_at}
         await self._record(row, token, values)
         log.warning(
@@ -159,6 +187,17 @@ class Delivery:
             values["status"],
         )
 
+    async def _suppress(self, row: store.ClaimedRow, reason: str) -> None:
+        """The provider says the address cannot receive: stop sending to it (all kinds)."""
+        async with self._sessions() as session, session.begin():
+            await claim_write_lock(session)
+            await suppressions.suppress(
+                session, row.channel, row.recipient, reason="unreachable", now=self._clock.now()
+            )
+        log.warning(
+            "outbox: %s on %s cannot receive (%s)", mask(row.recipient), row.channel, reason
+        )
+
     async def _record(self, row: store.ClaimedRow, token: str, values: dict[str, object]) -> bool:
         async with self._sessions() as session, session.begin():
             await claim_write_lock(session)
@@ -170,3 +209,31 @@ def _by_channel(rows: Iterable[store.ClaimedRow]) -> dict[str, list[int]]:
     for row in rows:
         grouped.setdefault(row.channel, []).append(row.id)
     return grouped
+
+
+# Kinds sent even to a suppressed address: the one confirmation of an opt-out (STOP).
+SENT_WHEN_SUPPRESSED = frozenset({"opt_out_confirmation"})
+SERVICE_WINDOW = timedelta(hours=24)  # WhatsApp's customer-service window
+
+
+async def _without_suppressed(
+    session: AsyncSession, due: list[store.ClaimedRow], now: datetime
+) -> list[store.ClaimedRow]:
+    """`due` less the rows to addresses that opted out or cannot receive (marked so)."""
+    reasons = await store.suppressed(session, (row.id for row in due))
+    held = [row for row in due if row.id in reasons and row.kind not in SENT_WHEN_SUPPRESSED]
+    for row in held:
+        note = f"not sent: the address is {reasons[row.id].replace('_', ' ')}"
+        await store.mark_suppressed(session, [row.id], now=now, reason=note)
+    return [row for row in due if row not in held]
+
+
+async def _with_windows(
+    session: AsyncSession, rows: list[store.ClaimedRow], now: datetime
+) -> list[store.ClaimedRow]:
+    """`rows`, each knowing whether its address wrote within the service window."""
+    last = await store.last_inbound(session, (row.id for row in rows))
+    return [
+        replace(row, window_open=row.id in last and now - last[row.id] < SERVICE_WINDOW)
+        for row in rows
+    ]

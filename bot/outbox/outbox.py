@@ -19,10 +19,19 @@ from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
+from bot.otp import OneTimeCodes
 from bot.outbox.delivery import Delivery, DeliveryLimits
-from bot.outbox.ports import Sender
+from bot.outbox.ports import DeliveryStatus, Sender, moves_forward
 from bot.outbox.retry import RetryPolicy
-from bot.outbox.store import OutboxEntry, insert_ignore, insert_ignore_on, newest, row_values
+from bot.outbox.store import (
+    OutboxEntry,
+    by_provider_id,
+    insert_ignore,
+    insert_ignore_on,
+    newest,
+    row_values,
+)
+from bot.store import suppressions
 from bot.store.sql import claim_write_lock
 from bot.types import OutboundMessage
 
@@ -41,6 +50,7 @@ class Outbox:
         live: bool = False,
         policy: RetryPolicy | None = None,
         limits: DeliveryLimits | None = None,
+        codes: OneTimeCodes | None = None,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
@@ -52,6 +62,7 @@ class Outbox:
             live=live,
             policy=policy or RetryPolicy(),
             limits=self._limits,
+            codes=codes,
         )
         self._work = asyncio.Event()
 
@@ -121,6 +132,24 @@ class Outbox:
         except Exception as error:  # a database gone at exit must not hide the real outcome
             log.warning("outbox: flush stopped (%s)", type(error).__name__)
         return handled
+
+    async def record_status(self, status: DeliveryStatus) -> bool:
+        """A provider's status callback: move the row's provider state forward (never back);
+        a permanent failure also stops sending to the address. False when nothing changed."""
+        now = self._clock.now()
+        async with self._sessions() as session, session.begin():
+            await claim_write_lock(session)
+            row = await by_provider_id(session, status.provider_id)
+            if row is None or not moves_forward(row.provider_status, status.state):
+                return False
+            row.provider_status = status.state
+            row.provider_error = (status.error_code or None) and status.error_code[:20]
+            row.provider_status_at = status.at or now
+            if status.permanent_failure:
+                await suppressions.suppress(
+                    session, row.channel, row.recipient, reason="unreachable", now=now
+                )
+        return True
 
     async def list(self, *, limit: int = 50) -> builtins.list[OutboxEntry]:
         """The outbound message log, newest first."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import datetime
+from typing import Literal, Protocol
 
 from bot.types import Reply
 
@@ -60,3 +61,34 @@ class Sender(Protocol):
         Raises DeliveryError; any other exception counts as a transient failure.
         """
         ...
+
+
+# Neutral delivery states, in the order a message moves through them. A later status callback
+# never moves a row back (providers send them out of order); "undelivered" and "failed" end it.
+DeliveryState = Literal["queued", "sent", "delivered", "read", "undelivered", "failed"]
+DELIVERY_ORDER: Mapping[str, int] = {
+    "queued": 0,
+    "sent": 1,
+    "delivered": 2,
+    "read": 3,
+    "undelivered": 4,
+    "failed": 4,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryStatus:
+    """A provider's word on a message billbot sent, found by the provider's message id."""
+
+    provider_id: str
+    state: DeliveryState
+    error_code: str | None = None
+    at: datetime | None = None
+    permanent_failure: bool = False  # the address cannot receive (opted out, blocked, invalid)
+
+
+def moves_forward(current: str | None, new: str) -> bool:
+    """Whether a row whose provider state is `current` should take `new` (never back)."""
+    if current is None:
+        return True
+    return DELIVERY_ORDER.get(new, -1) > DELIVERY_ORDER.get(current, -1)

@@ -15,12 +15,13 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.store.models import OutboxMessage
+from bot.otp import hide
+from bot.store.models import Conversation, OutboxMessage, Suppression
 from bot.store.sql import dialect_insert, dialect_inserts
 from bot.types import OutboundMessage, Reply
 
 QUEUED, LEASED, RETRY = "queued", "leased", "retry"
-SENT, FAILED, SANDBOX = "sent", "failed", "sandbox"
+SENT, FAILED, SANDBOX, SUPPRESSED = "sent", "failed", "sandbox", "suppressed"
 WAITING = (QUEUED, RETRY, LEASED)
 # Column sizes (bot/store/models.py): a message that does not fit is refused, not truncated.
 LIMITS = {"channel": 20, "address": 254, "kind": 40, "dedupe_key": 160}
@@ -37,6 +38,7 @@ class ClaimedRow:
     kind: str
     dedupe_key: str
     attempts: int  # including the attempt this claim starts
+    window_open: bool = True  # the customer wrote on this channel address within 24 hours
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +58,13 @@ class OutboxEntry:
     sent_at: datetime | None
     last_error: str | None
     provider_id: str | None
+    provider_status: str | None = None  # the provider's last word (status callbacks)
+    provider_error: str | None = None
 
     @property
     def text(self) -> str:
-        """The replies' texts, one paragraph each."""
-        return "\n".join(reply.text for reply in self.replies)
+        """The replies' texts, one paragraph each (one-time codes shown as dots)."""
+        return "\n".join(hide(reply.text) for reply in self.replies)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -70,7 +74,7 @@ class OutboxEntry:
             "kind": self.kind,
             "status": self.status,
             "body": self.text,
-            "replies": [reply.as_dict() for reply in self.replies],
+            "replies": [{**reply.as_dict(), "text": hide(reply.text)} for reply in self.replies],
             "attempts": self.attempts,
             "account_id": self.account_id,
             "created_at": self.created_at.isoformat(),
@@ -78,6 +82,8 @@ class OutboxEntry:
             "sent_at": self.sent_at.isoformat() if self.sent_at else None,
             "last_error": self.last_error,
             "provider_id": self.provider_id,
+            "provider_status": self.provider_status,
+            "provider_error": self.provider_error,
         }
 
 
@@ -187,6 +193,69 @@ async def lease(session: AsyncSession, ids: Iterable[int], *, token: str, until:
     )
 
 
+async def mark_suppressed(
+    session: AsyncSession, ids: Iterable[int], *, now: datetime, reason: str
+) -> None:
+    """Not sent, and never will be: the address opted out or cannot receive."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(list(ids)))
+        .values(status=SUPPRESSED, last_error=reason, lease_token=None, leased_until=None)
+    )
+
+
+async def last_inbound(session: AsyncSession, ids: Iterable[int]) -> dict[int, datetime]:
+    """When each row's recipient last wrote to billbot on the row's channel, where known.
+
+    Joined on row ids, so no address is ever a statement parameter (driver debug logs).
+    """
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(OutboxMessage.id, Conversation.last_inbound_at)
+        .join(
+            Conversation,
+            and_(
+                Conversation.channel == OutboxMessage.channel,
+                Conversation.sender == OutboxMessage.recipient,
+            ),
+        )
+        .where(OutboxMessage.id.in_(wanted), Conversation.last_inbound_at.is_not(None))
+    )
+    return {row.id: utc(row.last_inbound_at) for row in rows}
+
+
+async def suppressed(session: AsyncSession, ids: Iterable[int]) -> dict[int, str]:
+    """The rows whose recipient is suppressed on the row's channel, with the reason."""
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(OutboxMessage.id, Suppression.reason)
+        .join(
+            Suppression,
+            and_(
+                Suppression.channel == OutboxMessage.channel,
+                Suppression.address == OutboxMessage.recipient,
+            ),
+        )
+        .where(OutboxMessage.id.in_(wanted))
+    )
+    return {row.id: row.reason for row in rows}
+
+
+async def by_provider_id(session: AsyncSession, provider_id: str) -> OutboxMessage | None:
+    """The row a provider's status callback is about (the newest with that id)."""
+    query = (
+        select(OutboxMessage)
+        .where(OutboxMessage.provider_id == provider_id)
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    )
+    return (await session.scalars(query)).first()
+
+
 async def mark_sandbox(
     session: AsyncSession, ids: Iterable[int], *, now: datetime, reason: str | None
 ) -> None:
@@ -255,4 +324,6 @@ def _entry(row: OutboxMessage) -> OutboxEntry:
         sent_at=utc(row.sent_at) if row.sent_at else None,
         last_error=row.last_error,
         provider_id=row.provider_id,
+        provider_status=row.provider_status,
+        provider_error=row.provider_error,
     )

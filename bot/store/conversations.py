@@ -27,7 +27,11 @@ _HELD_BY_US = (_C.id == bindparam("c_id"), _C.lock_token == bindparam("c_token")
 TAKE = (
     update(_TABLE)
     .where(*THIS, _FREE)
-    .values(lock_token=bindparam("c_token"), locked_until=bindparam("c_lease_until"))
+    .values(
+        lock_token=bindparam("c_token"),
+        locked_until=bindparam("c_lease_until"),
+        last_inbound_at=bindparam("c_inbound_at"),
+    )
     .returning(*_STATE)
 )
 _CREATE = {
@@ -88,7 +92,10 @@ def take(
 ) -> ConversationState | BusyConversation:
     """Lease the conversation (creating it) and read its state; or say who holds it."""
     row = connection.execute(
-        TAKE, take_values(key, token=token, lease_until=lease_until, lease_now=lease_now)
+        TAKE,
+        take_values(
+            key, token=token, lease_until=lease_until, lease_now=lease_now, inbound_at=now
+        ),
     ).first()
     if row is None:
         return create_or_wait(
@@ -103,7 +110,12 @@ def take(
 
 
 def take_values(
-    key: ConversationKey, *, token: str, lease_until: datetime, lease_now: datetime
+    key: ConversationKey,
+    *,
+    token: str,
+    lease_until: datetime,
+    lease_now: datetime,
+    inbound_at: datetime,
 ) -> dict[str, object]:
     """The parameters of `TAKE`."""
     channel, sender = key
@@ -113,6 +125,7 @@ def take_values(
         "c_lease_now": lease_now,
         "c_token": token,
         "c_lease_until": lease_until,
+        "c_inbound_at": inbound_at,
     }
 
 
@@ -181,6 +194,7 @@ def _create(
         "updated_at": now,
         "lock_token": token,
         "locked_until": lease_until,
+        "last_inbound_at": now,
     }
     return connection.execute(_CREATE[connection.dialect.name], values).first()
 

@@ -32,6 +32,10 @@ class Conversation(StoreBase):
     # A lease that serialises turns across workers without holding a connection open.
     lock_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # When the customer last wrote here: WhatsApp's 24-hour customer-service window.
+    last_inbound_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
 
 
 class InboundRecord(StoreBase):
@@ -89,6 +93,7 @@ class OutboxMessage(StoreBase):
         UniqueConstraint("dedupe_key", name="uq_bot_outbox_dedupe"),
         Index("ix_bot_outbox_due", "status", "next_attempt_at"),
         Index("ix_bot_outbox_account", "account_id"),
+        Index("ix_bot_outbox_provider", "provider_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -107,3 +112,46 @@ class OutboxMessage(StoreBase):
     provider_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # The provider's word after the send (status callbacks): sent, delivered, read,
+    # undelivered, failed; it only moves forward (`bot.channel.DELIVERY_ORDER`).
+    provider_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    provider_error: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    provider_status_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+
+
+class Suppression(StoreBase):
+    """An address nothing is sent to: it opted out (STOP), blocked the bot, or cannot receive.
+
+    `opted_out` ends only with an opt-in keyword (START); `blocked` and `unreachable` end as
+    soon as the customer writes from the address again.
+    """
+
+    __tablename__ = "bot_suppressions"
+    __table_args__ = (UniqueConstraint("channel", "address", name="uq_bot_suppressions_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(254))
+    reason: Mapped[str] = mapped_column(String(20))  # opted_out | blocked | unreachable
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AddressLink(StoreBase):
+    """A channel address proven to belong to a phone number (a Telegram chat after its code).
+
+    Channels whose addresses are phone numbers (SMS, WhatsApp) need no link.
+    """
+
+    __tablename__ = "bot_links"
+    __table_args__ = (
+        UniqueConstraint("channel", "address", name="uq_bot_links_key"),
+        Index("ix_bot_links_msisdn", "msisdn"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(64))
+    msisdn: Mapped[str] = mapped_column(String(20))
+    linked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

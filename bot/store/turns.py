@@ -247,6 +247,7 @@ class TurnStore:
                 token=attempt.token,
                 lease_until=attempt.lease_until,
                 lease_now=attempt.lease_now,
+                inbound_at=attempt.now,
             ),
             **inbound.insert_values(message, token=attempt.token, lease_until=attempt.lease_until),
             "i_secret": attempt.secret,

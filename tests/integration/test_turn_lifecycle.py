@@ -167,7 +167,7 @@ async def test_the_sweep_answers_a_message_whose_worker_died(services: Services)
     assert "$118.45" in retry[0].text
     async with services.sessions() as session:
         kinds = (await session.scalars(select(OutboxMessage.kind))).all()
-    assert kinds == ["recovered_reply"]
+    assert kinds == ["reply"]
     assert await services.conversations.recover() == 0
 
 

@@ -201,5 +201,6 @@ async def test_greeting_gets_the_menu_by_name(sam: Chat) -> None:
 
 def test_registry_has_the_contract_intents_and_falls_back() -> None:
     expected = {"balance", "pay_bill", "bar_sim", "open_ticket", "usage", "invoice"}
+    expected |= {"link_account", "unlink_account"}
     assert expected | {"out_of_scope"} == set(REGISTRY.names)
     assert REGISTRY.get("no_such_intent").name == "out_of_scope"

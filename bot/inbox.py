@@ -1,0 +1,86 @@
+"""Where a messaging channel's verified, parsed webhook goes: one path for every provider.
+
+Delivery statuses move outbox rows forward; each message passes the compliance keywords
+(`bot.compliance`) and a per-address rate limit, then the conversation engine answers it with
+its replies queued for the outbox (`ConversationEngine.answer(push=True)`). When the engine is
+still answering an earlier copy of a message, the provider is asked to try again later
+(`Received.retry_after`): the route answers 503 with Retry-After, and the provider's retry gets
+the stored answer without anything being sent twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.channel import Parsed, Webhook
+from bot.clock import Clock
+from bot.compliance import Compliance
+from bot.engine import ConversationEngine
+from bot.outbox import Outbox
+from bot.phones import mask
+from bot.ratelimit import Limit, RateLimiter
+from bot.types import InboundMessage
+
+log = logging.getLogger(__name__)
+# Everyone, customers included: a person types far slower; a loop between two bots does not.
+PER_ADDRESS = Limit(30, timedelta(minutes=1))
+OVERALL = Limit(6000, timedelta(minutes=1))
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """What the route answers: at once, or "try again in `retry_after` seconds"."""
+
+    messages: int = 0
+    statuses: int = 0
+    retry_after: float | None = None
+
+
+class Inbox:
+    """Takes what one webhook request carried; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        engine: ConversationEngine,
+        outbox: Outbox,
+        compliance: Compliance,
+        clock: Clock,
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        self._engine = engine
+        self._outbox = outbox
+        self._compliance = compliance
+        self._clock = clock
+        self._limiter = limiter or RateLimiter(per_sender=PER_ADDRESS, overall=OVERALL)
+
+    async def receive(self, channel: Webhook, parsed: Parsed) -> Received:
+        for status in parsed.statuses:
+            await self._outbox.record_status(status)
+        retry_after: float | None = None
+        for message in parsed.messages:
+            wait = await self._message(channel, message)
+            if wait is not None:
+                retry_after = max(wait, retry_after or 0.0)
+        return Received(len(parsed.messages), len(parsed.statuses), retry_after)
+
+    async def _message(self, channel: Webhook, message: InboundMessage) -> float | None:
+        """Handle one message; seconds to wait when its answer is not ready yet."""
+        if await self._compliance.handle(message, channel.keywords):
+            return None
+        verdict = self._limiter.check((message.channel, message.sender), self._clock.now())
+        if not verdict.allowed:
+            # Dropped, not queued: a flood must not grow the database. Logged, masked.
+            log.warning(
+                "dropping a message from %s on %s: rate limited",
+                mask(message.sender),
+                message.channel,
+            )
+            return None
+        answer = await self._engine.answer(message, push=True)
+        if answer.status == "busy":
+            return float(max(1, math.ceil(answer.retry_after)))
+        return None
