@@ -19,6 +19,7 @@ from babel.dates import format_date, format_time
 from phonenumbers import timezone as phone_zones
 
 from billing_client import (
+    Account,
     AccountLockedError,
     Line,
     PinChecksPausedError,
@@ -400,18 +401,36 @@ def _line_named(ctx: TurnContext, lines: list[Line]) -> Line | None:
 
 
 async def _notify_holder(ctx: TurnContext, account_id: int, number: str, reference: str) -> None:
-    """Tell the account holder by email: the lost phone itself can't receive a text."""
+    """Tell the account holder by email and on every other channel they verified: their own
+    line by SMS (when another line was barred) and the chats linked to their numbers. Never
+    the lost phone itself, nor the conversation that asked for the bar."""
     known = ctx.account is not None and ctx.account.id == account_id
     account = ctx.account if known else await ctx.billing.get_account(account_id)
     assert account is not None
     notice = Reply(text=i18n.say(NOTICE, account.locale, number=number, reference=reference))
-    ctx.notify(
-        OutboundMessage(
-            channel="email",
-            address=account.email,
-            replies=(notice,),
-            kind="bar_notice",
-            dedupe_key=f"bar_notice:{reference}",
-            account_id=account_id,
+    for channel, address in await _holder_addresses(ctx, account, number):
+        ctx.notify(
+            OutboundMessage(
+                channel=channel,
+                address=address,
+                replies=(notice,),
+                kind="bar_notice",
+                dedupe_key=f"bar_notice:{reference}:{channel}:{address}"[:160],
+                account_id=account_id,
+            )
         )
-    )
+
+
+async def _holder_addresses(
+    ctx: TurnContext, account: Account, barred: str
+) -> list[tuple[str, str]]:
+    """(channel, address) to tell about a bar of `barred`, the email first."""
+    found = [("email", account.email)]
+    lines = await ctx.billing.list_lines(account.id)
+    own = [line.msisdn for line in lines if line.holder_name == account.name]
+    found += [("sms", msisdn) for msisdn in own if msisdn != barred]
+    if ctx.addresses is not None:
+        for msisdn in dict.fromkeys([*own, barred]):
+            found += await ctx.addresses.addresses_of(msisdn)
+    asking = (ctx.message.channel, ctx.message.sender)
+    return [where for where in dict.fromkeys(found) if where != asking]

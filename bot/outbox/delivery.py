@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from bot.otp import OneTimeCodes
 from bot.outbox import store
+from bot.outbox.pacing import Pacing
 from bot.outbox.ports import DeliveryError, SendContext, Sender
 from bot.outbox.retry import RetryPolicy
 from bot.phones import mask
@@ -62,6 +63,7 @@ class Delivery:
         policy: RetryPolicy,
         limits: DeliveryLimits,
         codes: OneTimeCodes | None = None,
+        pacing: Pacing | None = None,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
@@ -70,6 +72,7 @@ class Delivery:
         self._policy = policy
         self._limits = limits
         self._codes = codes
+        self._pacing = pacing or Pacing()
 
     @property
     def live_channels(self) -> frozenset[str]:
@@ -83,8 +86,10 @@ class Delivery:
             if not await store.has_due(session, now):
                 return 0
         claim = await self._claim(now)
+        # One recipient's rows go in order (a reply before the next); recipients in parallel.
         results = await asyncio.gather(
-            *(self._deliver(row, claim.token) for row in claim.rows), return_exceptions=True
+            *(self._deliver_in_order(rows, claim.token) for rows in _by_recipient(claim.rows)),
+            return_exceptions=True,
         )
         for result in results:
             if isinstance(result, BaseException):  # the result could not be recorded
@@ -113,8 +118,13 @@ class Delivery:
         # In sandbox mode that is the whole story; in live mode the channel has no sender.
         return f"live delivery has no sender for channel {channel!r}" if self._live else None
 
+    async def _deliver_in_order(self, rows: list[store.ClaimedRow], token: str) -> None:
+        for row in rows:
+            await self._deliver(row, token)
+
     async def _deliver(self, row: store.ClaimedRow, token: str) -> None:
         sender = self._senders[row.channel]
+        await self._pacing.wait(row.channel)
         try:
             async with asyncio.timeout(self._limits.send_timeout_seconds):
                 context = SendContext(row.kind, row.dedupe_key, window_open=row.window_open)
@@ -237,3 +247,11 @@ async def _with_windows(
         replace(row, window_open=row.id in last and now - last[row.id] < SERVICE_WINDOW)
         for row in rows
     ]
+
+
+def _by_recipient(rows: Iterable[store.ClaimedRow]) -> list[list[store.ClaimedRow]]:
+    """The rows per (channel, recipient), oldest first within each."""
+    grouped: dict[tuple[str, str], list[store.ClaimedRow]] = {}
+    for row in sorted(rows, key=lambda row: row.id):
+        grouped.setdefault((row.channel, row.recipient), []).append(row)
+    return list(grouped.values())

@@ -13,14 +13,21 @@ from typing import Any
 from sqlalchemy import delete, false, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.store.models import Conversation, InboundRecord, OutboxMessage
+from bot.store.models import (
+    AddressLink,
+    Conversation,
+    InboundRecord,
+    OutboxMessage,
+    Suppression,
+)
 
 
 async def reset_bot_state(
     session: AsyncSession, account_ids: Collection[int], *, addresses: Collection[str] = ()
 ) -> int:
     """Delete the outbox, inbound and conversation rows of these accounts, and those to or from
-    these addresses (rows stored before they carried an account); how many rows went."""
+    these addresses (rows stored before they carried an account), with the addresses' opt-outs
+    and linked chats; how many rows went."""
     ids, where = list(account_ids), list(addresses)
     statements = (
         delete(OutboxMessage).where(
@@ -36,6 +43,8 @@ async def reset_bot_state(
         delete(Conversation).where(
             _any(Conversation.account_id.in_(ids), Conversation.sender.in_(where))
         ),
+        delete(Suppression).where(Suppression.address.in_(where)),
+        delete(AddressLink).where(AddressLink.msisdn.in_(where)),
     )
     deleted = 0
     for statement in statements:

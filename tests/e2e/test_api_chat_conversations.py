@@ -129,7 +129,11 @@ async def test_sam_bars_jordans_lost_phone_once(
     assert await line_status(services, JORDAN) == "barred"
     assert await line_status(services, SAM) == "active"
     notices = [e for e in await services.outbox.list() if e.kind == "bar_notice"]
-    assert len(notices) == 1
+    # Sam is told by email and on his own line; never on Jordan's lost phone.
+    assert sorted((e.channel, e.recipient) for e in notices) == [
+        ("email", "sam.lee@example.com"),
+        ("sms", SAM),
+    ]
 
 
 async def test_sam_can_pick_the_line_by_typing_its_number(

@@ -96,5 +96,7 @@ async def test_after_a_reset_the_next_bar_notice_is_queued(
 
     [reference] = re.findall(r"\bB-\d{6}\b", second)
     assert re.findall(r"\bB-\d{6}\b", first) == ["B-000001"]
-    notices = [e for e in await services.outbox.list() if e.kind == "bar_notice"]
+    notices = [
+        e for e in await services.outbox.list() if e.kind == "bar_notice" and e.channel == "email"
+    ]
     assert [(n.status, reference in n.text) for n in notices] == [("queued", True)]
