@@ -30,7 +30,7 @@ from bot.inbox import Inbox
 from bot.links import LinkSigner
 from bot.nlu import NluModel
 from bot.otp import OneTimeCodes
-from bot.outbox import Outbox, Sender
+from bot.outbox import DeliveryLimits, Outbox, Sender
 from bot.ratelimit import RateLimiter
 from bot.routing import Router
 from bot.services import Services
@@ -315,7 +315,16 @@ async def build_services(
     channels = build_channels(settings, clock)
     live = settings.delivery == "live"
     live_senders = injected if senders is not None else channels.senders
-    outbox = Outbox(sessions, clock, senders=live_senders, live=live, codes=codes)
+    limits = DeliveryLimits(batch_size=settings.outbox_batch_size)
+    outbox = Outbox(
+        sessions,
+        clock,
+        senders=live_senders,
+        live=live,
+        codes=codes,
+        limits=limits,
+        transactions=transactions,
+    )
     _log_delivery(settings, outbox)
     nlu = nlu or build_nlu(settings)
     addresses = SqlAddressBook(sessions)
@@ -341,7 +350,7 @@ async def build_services(
         nlu=nlu,
         outbox=outbox,
         conversations=engine,
-        inbox=build_inbox(settings, engine, outbox, sessions, clock),
+        inbox=build_inbox(settings, engine, outbox, transactions, clock),
         channels=channels.by_webhook,
         closers=channels.closers,
     )
@@ -351,11 +360,11 @@ def build_inbox(
     settings: Settings,
     engine: ConversationEngine,
     outbox: Outbox,
-    sessions: async_sessionmaker[AsyncSession],
+    transactions: Transactions,
     clock: Clock,
 ) -> Inbox:
     """Where the messaging channels' webhooks go: compliance keywords, then the engine."""
     config = settings.channels
     operator = Operator(config.operator_name, config.support_contact)
-    compliance = Compliance(sessions, outbox, operator=operator)
+    compliance = Compliance(transactions, outbox, operator=operator)
     return Inbox(engine=engine, outbox=outbox, compliance=compliance, clock=clock)

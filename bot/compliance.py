@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import Connection
 
 from bot.i18n import Messages, say
 from bot.keywords import Keywords
 from bot.phones import mask
-from bot.store import suppressions
-from bot.store.sql import claim_write_lock
+from bot.store import conversations, suppressions
+from bot.store.sql import Transactions
 from bot.types import InboundMessage, OutboundMessage, Reply
 
 log = logging.getLogger(__name__)
@@ -65,53 +66,53 @@ class Operator:
 class Compliance:
     """Acts on compliance keywords and suppressed addresses; see the module docstring."""
 
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        outbox: Outbox,
-        *,
-        operator: Operator,
-    ) -> None:
-        self._sessions = sessions
+    def __init__(self, db: Transactions, outbox: Outbox, *, operator: Operator) -> None:
+        self._db = db
         self._outbox = outbox
         self._operator = operator
 
     async def handle(self, message: InboundMessage, keywords: Keywords) -> bool:
         """True when the message was a compliance matter and must not reach the engine."""
         kind = keywords.kind_of(message.text)
-        async with self._sessions() as session, session.begin():
-            await claim_write_lock(session)
-            reason = await suppressions.reason_for(session, message.channel, message.sender)
-            if reason is not None and reason != suppressions.OPTED_OUT:
-                await suppressions.lift(
-                    session,
-                    message.channel,
-                    message.sender,
-                    reasons=suppressions.LIFTED_BY_WRITING,
-                )
-                reason = None
-            outcome = await self._act(session, message, kind, opted_out=reason is not None)
+        key = (message.channel, message.sender)
+        # The common case costs one read: no keyword, nothing suppressed.
+        reason = await self._db.read(partial(_reason, key))
+        if kind is None and reason is None:
+            return False
+        outcome = await self._db.write(partial(self._act, message, kind, reason))
         if outcome is not None:
             await self._outbox.enqueue(outcome)
-        return outcome is not None or reason is not None or kind == "opt_out"
+        opted_out = reason == suppressions.OPTED_OUT
+        return outcome is not None or opted_out or kind == "opt_out"
 
-    async def _act(
-        self, session: AsyncSession, message: InboundMessage, kind: str | None, *, opted_out: bool
+    def _act(
+        self,
+        message: InboundMessage,
+        kind: str | None,
+        reason: str | None,
+        connection: Connection,
     ) -> OutboundMessage | None:
         """Record the keyword's effect; the confirmation to queue, if any."""
         channel, address = message.channel, message.sender
         now = message.received_at
+        # The customer wrote: the service window opens, a "cannot receive" is over.
+        conversations.touch(connection, (channel, address), at=now)
+        if reason in suppressions.LIFTED_BY_WRITING:
+            suppressions.lift_on(
+                connection, channel, address, reasons=suppressions.LIFTED_BY_WRITING
+            )
+        opted_out = reason == suppressions.OPTED_OUT
         if kind == "opt_out":
             if opted_out:
                 return None  # one confirmation only: the first STOP had it
             log.info("%s opted out on %s", mask(address), channel)
-            await suppressions.suppress(
-                session, channel, address, reason=suppressions.OPTED_OUT, now=now
+            suppressions.suppress_on(
+                connection, channel, address, reason=suppressions.OPTED_OUT, now=now
             )
             return self._confirmation(message, OPTED_OUT, OPT_OUT_CONFIRMATION)
         if kind == "opt_in" and opted_out:
             log.info("%s opted back in on %s", mask(address), channel)
-            await suppressions.lift(session, channel, address, reasons=(suppressions.OPTED_OUT,))
+            suppressions.lift_on(connection, channel, address, reasons=(suppressions.OPTED_OUT,))
             return self._confirmation(message, OPTED_IN, "opt_in_confirmation")
         if kind == "help":
             return self._confirmation(message, HELP, "help")
@@ -134,3 +135,7 @@ class Compliance:
             kind=kind,
             dedupe_key=f"{kind}:{message.channel}:{message.external_id}",
         )
+
+
+def _reason(key: tuple[str, str], connection: Connection) -> str | None:
+    return suppressions.reason_on(connection, *key)

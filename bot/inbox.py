@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -21,13 +22,15 @@ from bot.compliance import Compliance
 from bot.engine import ConversationEngine
 from bot.outbox import Outbox
 from bot.phones import mask
-from bot.ratelimit import Limit, RateLimiter
+from bot.ratelimit import Decision, Limit, RateLimiter, Verdict
 from bot.types import InboundMessage
 
 log = logging.getLogger(__name__)
 # Everyone, customers included: a person types far slower; a loop between two bots does not.
 PER_ADDRESS = Limit(30, timedelta(minutes=1))
 OVERALL = Limit(6000, timedelta(minutes=1))
+SEEN_MAX = 10_000  # message ids remembered, so copies of one message count once
+ALLOWED = Verdict(Decision.ALLOWED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,7 @@ class Inbox:
         self._compliance = compliance
         self._clock = clock
         self._limiter = limiter or RateLimiter(per_sender=PER_ADDRESS, overall=OVERALL)
+        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
 
     async def receive(self, channel: Webhook, parsed: Parsed) -> Received:
         for status in parsed.statuses:
@@ -71,7 +75,10 @@ class Inbox:
         """Handle one message; seconds to wait when its answer is not ready yet."""
         if await self._compliance.handle(message, channel.keywords):
             return None
-        verdict = self._limiter.check((message.channel, message.sender), self._clock.now())
+        if self._first_time(message):  # a provider's retry of one message counts once
+            verdict = self._limiter.check((message.channel, message.sender), self._clock.now())
+        else:
+            verdict = ALLOWED
         if not verdict.allowed:
             # Dropped, not queued: a flood must not grow the database. Logged, masked.
             log.warning(
@@ -84,3 +91,13 @@ class Inbox:
         if answer.status == "busy":
             return float(max(1, math.ceil(answer.retry_after)))
         return None
+
+    def _first_time(self, message: InboundMessage) -> bool:
+        """Whether this process has not seen the message before (bounded memory)."""
+        key = (message.channel, message.external_id)
+        if key in self._seen:
+            return False
+        self._seen[key] = None
+        if len(self._seen) > SEEN_MAX:
+            self._seen.popitem(last=False)
+        return True

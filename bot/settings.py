@@ -99,6 +99,7 @@ class Settings:
     # worker that dies holding one frees it when it runs out (docs/turns.md).
     turn_lease_seconds: float = 15.0
     recovery_sweep_seconds: float = 60.0  # how often each server answers orphaned messages
+    outbox_batch_size: int = 20  # rows one outbox claim takes (and sends concurrently)
     channels: ChannelSettings = field(default_factory=ChannelSettings)
 
     @classmethod
@@ -123,6 +124,7 @@ class Settings:
             scheduler_enabled=_flag(env, "BILLBOT_SCHEDULER", True),
             turn_lease_seconds=_float(env, "BILLBOT_TURN_LEASE_SECONDS", 15.0),
             recovery_sweep_seconds=_float(env, "BILLBOT_RECOVERY_SWEEP_SECONDS", 60.0),
+            outbox_batch_size=_int(env, "BILLBOT_OUTBOX_BATCH_SIZE", 20),
             channels=_channels(env),
         )
         if checked:
@@ -138,6 +140,8 @@ class Settings:
             raise SettingsError("BILLBOT_DELIVERY must be 'sandbox' or 'live'")
         if not 1.0 <= self.turn_lease_seconds <= 300.0:
             raise SettingsError("BILLBOT_TURN_LEASE_SECONDS must be between 1 and 300")
+        if not 1 <= self.outbox_batch_size <= 1000:
+            raise SettingsError("BILLBOT_OUTBOX_BATCH_SIZE must be between 1 and 1000")
         if self.recovery_sweep_seconds <= 0:
             raise SettingsError("BILLBOT_RECOVERY_SWEEP_SECONDS must be positive")
         check_secret(self.secret_key, demo=self.demo)

@@ -34,7 +34,12 @@ from bot.outbox.ports import DeliveryState, DeliveryStatus
 from bot.phones import PhoneError, normalize
 from bot.types import InboundMessage
 from channels.web import storable
-from channels.whatsapp_cloud_sender import UNREACHABLE_CODES, WhatsAppCloudSender
+from channels.whatsapp_cloud_sender import (
+    RATE_LIMIT_CODES,
+    TRANSIENT_CODES,
+    UNREACHABLE_CODES,
+    WhatsAppCloudSender,
+)
 
 CHANNEL = "whatsapp"
 OBJECT = "whatsapp_business_account"
@@ -134,6 +139,9 @@ class WhatsAppCloudChannel:
         phone = self.phone_of(message)
         if phone is None:
             logger.warning("skipped WhatsApp message %s: no phone number to answer", wamid)
+            return None
+        if message.get("type") in SILENT_KINDS:
+            logger.info("not answering a WhatsApp %s", message.get("type"))
             return None
         text, payload = content(message)
         return InboundMessage(
@@ -245,6 +253,8 @@ def interactive_reply(message: Json) -> str | None:
 
 
 READABLE_REPLIES = ("button_reply", "list_reply")
+# A reaction (👍 on a reply) is not a message to answer.
+SILENT_KINDS = frozenset({"reaction"})
 READERS: Mapping[str, Callable[[Json], str | None]] = {
     "text": lambda m: string_at(m, "text", "body"),
     # A template's quick-reply button: its payload, else the label the user saw.
@@ -260,13 +270,14 @@ def delivery_status(status: Json) -> DeliveryStatus | None:
         logger.info("skipped a WhatsApp status of kind %.20r", status.get("status"))
         return None
     code = error_code(status)
-    unreachable = state == "failed" and code is not None and int(code) in UNREACHABLE_CODES
+    failed = state == "failed" and code is not None
     return DeliveryStatus(
         provider_id=provider_id,
         state=state,
         error_code=code,
         at=timestamp(status.get("timestamp")),
-        permanent_failure=unreachable,
+        permanent_failure=failed and int(code or 0) in UNREACHABLE_CODES,
+        retryable=failed and int(code or 0) in (RATE_LIMIT_CODES | TRANSIENT_CODES),
     )
 
 

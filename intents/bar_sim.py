@@ -291,7 +291,9 @@ class BarSimIntent(Intent):
             ctx.say(DONE if ours else ALREADY, number=number, reference=result.reference)
         )
         if ours:
-            await _notify_holder(ctx, int(slots["account_id"]), number, result.reference)
+            await _notify_holder(
+                ctx, int(slots["account_id"]), result.line.msisdn, result.reference
+            )
         ctx.state.finish()  # last: the slots hold the verified stranger's language
         return [reply]
 
@@ -400,15 +402,16 @@ def _line_named(ctx: TurnContext, lines: list[Line]) -> Line | None:
     return next((line for line in lines if line.msisdn == phone.value), None)
 
 
-async def _notify_holder(ctx: TurnContext, account_id: int, number: str, reference: str) -> None:
+async def _notify_holder(ctx: TurnContext, account_id: int, msisdn: str, reference: str) -> None:
     """Tell the account holder by email and on every other channel they verified: their own
     line by SMS (when another line was barred) and the chats linked to their numbers. Never
     the lost phone itself, nor the conversation that asked for the bar."""
     known = ctx.account is not None and ctx.account.id == account_id
     account = ctx.account if known else await ctx.billing.get_account(account_id)
     assert account is not None
+    number = display(msisdn)
     notice = Reply(text=i18n.say(NOTICE, account.locale, number=number, reference=reference))
-    for channel, address in await _holder_addresses(ctx, account, number):
+    for channel, address in await _holder_addresses(ctx, account, msisdn):
         ctx.notify(
             OutboundMessage(
                 channel=channel,

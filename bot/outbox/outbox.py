@@ -13,7 +13,7 @@ import builtins
 import contextlib
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -24,6 +24,9 @@ from bot.outbox.delivery import Delivery, DeliveryLimits
 from bot.outbox.ports import DeliveryStatus, Sender, moves_forward
 from bot.outbox.retry import RetryPolicy
 from bot.outbox.store import (
+    FAILED,
+    RETRY,
+    SENT,
     OutboxEntry,
     by_provider_id,
     insert_ignore,
@@ -32,10 +35,13 @@ from bot.outbox.store import (
     row_values,
 )
 from bot.store import suppressions
-from bot.store.sql import claim_write_lock
+from bot.store.models import OutboxMessage
+from bot.store.sql import Transactions, claim_write_lock
 from bot.types import OutboundMessage
 
 log = logging.getLogger(__name__)
+# A message a provider failed after accepting it (a rate limit) waits at least this long.
+RETRY_AFTER_FAILURE = timedelta(seconds=6)
 
 
 class Outbox:
@@ -51,18 +57,21 @@ class Outbox:
         policy: RetryPolicy | None = None,
         limits: DeliveryLimits | None = None,
         codes: OneTimeCodes | None = None,
+        transactions: Transactions | None = None,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
         self._limits = limits or DeliveryLimits()
+        self._policy = policy or RetryPolicy()
         self._delivery = Delivery(
             sessions,
             clock,
             senders=senders or {},
             live=live,
-            policy=policy or RetryPolicy(),
+            policy=self._policy,
             limits=self._limits,
             codes=codes,
+            transactions=transactions,
         )
         self._work = asyncio.Event()
 
@@ -140,7 +149,12 @@ class Outbox:
         async with self._sessions() as session, session.begin():
             await claim_write_lock(session)
             row = await by_provider_id(session, status.provider_id)
-            if row is None or not moves_forward(row.provider_status, status.state):
+            if row is None:
+                return False
+            if status.retryable and row.status == SENT:
+                self._send_again(row, status, now)
+                return True
+            if not moves_forward(row.provider_status, status.state):
                 return False
             row.provider_status = status.state
             row.provider_error = (status.error_code or None) and status.error_code[:20]
@@ -150,6 +164,18 @@ class Outbox:
                     session, row.channel, row.recipient, reason="unreachable", now=now
                 )
         return True
+
+    def _send_again(self, row: OutboxMessage, status: DeliveryStatus, now: datetime) -> None:
+        """The provider failed a sent message for a while (WhatsApp's pair rate): back to the
+        queue after a pause, unless it has had its attempts."""
+        row.provider_error = (status.error_code or "")[:20] or None
+        if self._policy.exhausted(row.attempts):
+            row.status, row.provider_status = FAILED, status.state
+            row.last_error = f"gave up after {row.attempts} attempts: {status.error_code}"
+            return
+        row.status, row.provider_status = RETRY, None
+        row.next_attempt_at = now + max(self._policy.delay(row.attempts), RETRY_AFTER_FAILURE)
+        row.last_error = f"the provider failed it later ({status.error_code})"
 
     async def list(self, *, limit: int = 50) -> builtins.list[OutboxEntry]:
         """The outbound message log, newest first."""

@@ -20,8 +20,8 @@ DEFAULT_RATES: Mapping[str, float] = {"telegram": 30.0, "whatsapp": 80.0}
 
 @dataclass(slots=True)
 class _Bucket:
-    rate: float  # tokens a second, and the burst it may save up
-    tokens: float
+    rate: float  # tokens a second
+    tokens: float  # at most one: no bursts, so no second ever holds more than `rate` sends
     updated: float
 
 
@@ -41,7 +41,7 @@ class Pacing:
         bucket = self._bucket(channel, rate)
         while True:
             now = self.clock()
-            bucket.tokens = min(rate, bucket.tokens + (now - bucket.updated) * rate)
+            bucket.tokens = min(1.0, bucket.tokens + (now - bucket.updated) * rate)
             bucket.updated = now
             if bucket.tokens >= 1:
                 bucket.tokens -= 1
@@ -50,5 +50,5 @@ class Pacing:
 
     def _bucket(self, channel: str, rate: float) -> _Bucket:
         if channel not in self._buckets:
-            self._buckets[channel] = _Bucket(rate, rate, self.clock())
+            self._buckets[channel] = _Bucket(rate, 1.0, self.clock())
         return self._buckets[channel]

@@ -85,6 +85,8 @@ class DeliveryStatus:
     error_code: str | None = None
     at: datetime | None = None
     permanent_failure: bool = False  # the address cannot receive (opted out, blocked, invalid)
+    # The provider accepted the message, then failed it for a while (a rate limit): send again.
+    retryable: bool = False
 
 
 def moves_forward(current: str | None, new: str) -> bool:

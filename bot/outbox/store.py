@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, or_, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.otp import hide
@@ -157,13 +157,13 @@ def _due(now: datetime) -> Any:
     )
 
 
-async def has_due(session: AsyncSession, now: datetime) -> bool:
+def has_due(connection: Connection, now: datetime) -> bool:
     """A cheap read before taking a write lock for a claim."""
     query = select(OutboxMessage.id).where(_due(now)).limit(1)
-    return (await session.scalar(query)) is not None
+    return connection.scalar(query) is not None
 
 
-async def due_rows(session: AsyncSession, now: datetime, *, limit: int) -> list[ClaimedRow]:
+def due_rows(connection: Connection, now: datetime, *, limit: int) -> list[ClaimedRow]:
     """Lock up to `limit` due rows, oldest first; rows other workers locked are skipped.
 
     PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED. SQLite has no row locks (the clause is not
@@ -176,12 +176,12 @@ async def due_rows(session: AsyncSession, now: datetime, *, limit: int) -> list[
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    return [_claimed(row) for row in (await session.execute(query)).all()]
+    return [_claimed(row) for row in (connection.execute(query)).all()]
 
 
-async def lease(session: AsyncSession, ids: Iterable[int], *, token: str, until: datetime) -> None:
+def lease(connection: Connection, ids: Iterable[int], *, token: str, until: datetime) -> None:
     """Mark rows as being sent by the worker holding `token`; each lease is one attempt."""
-    await session.execute(
+    connection.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(list(ids)))
         .values(
@@ -193,18 +193,18 @@ async def lease(session: AsyncSession, ids: Iterable[int], *, token: str, until:
     )
 
 
-async def mark_suppressed(
-    session: AsyncSession, ids: Iterable[int], *, now: datetime, reason: str
+def mark_suppressed(
+    connection: Connection, ids: Iterable[int], *, now: datetime, reason: str
 ) -> None:
     """Not sent, and never will be: the address opted out or cannot receive."""
-    await session.execute(
+    connection.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(list(ids)))
         .values(status=SUPPRESSED, last_error=reason, lease_token=None, leased_until=None)
     )
 
 
-async def last_inbound(session: AsyncSession, ids: Iterable[int]) -> dict[int, datetime]:
+def last_inbound(connection: Connection, ids: Iterable[int]) -> dict[int, datetime]:
     """When each row's recipient last wrote to billbot on the row's channel, where known.
 
     Joined on row ids, so no address is ever a statement parameter (driver debug logs).
@@ -212,7 +212,7 @@ async def last_inbound(session: AsyncSession, ids: Iterable[int]) -> dict[int, d
     wanted = list(ids)
     if not wanted:
         return {}
-    rows = await session.execute(
+    rows = connection.execute(
         select(OutboxMessage.id, Conversation.last_inbound_at)
         .join(
             Conversation,
@@ -226,12 +226,12 @@ async def last_inbound(session: AsyncSession, ids: Iterable[int]) -> dict[int, d
     return {row.id: utc(row.last_inbound_at) for row in rows}
 
 
-async def suppressed(session: AsyncSession, ids: Iterable[int]) -> dict[int, str]:
+def suppressed(connection: Connection, ids: Iterable[int]) -> dict[int, str]:
     """The rows whose recipient is suppressed on the row's channel, with the reason."""
     wanted = list(ids)
     if not wanted:
         return {}
-    rows = await session.execute(
+    rows = connection.execute(
         select(OutboxMessage.id, Suppression.reason)
         .join(
             Suppression,
@@ -256,11 +256,11 @@ async def by_provider_id(session: AsyncSession, provider_id: str) -> OutboxMessa
     return (await session.scalars(query)).first()
 
 
-async def mark_sandbox(
-    session: AsyncSession, ids: Iterable[int], *, now: datetime, reason: str | None
+def mark_sandbox(
+    connection: Connection, ids: Iterable[int], *, now: datetime, reason: str | None
 ) -> None:
     """Recorded as what would have gone out, without sending."""
-    await session.execute(
+    connection.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(list(ids)))
         .values(
@@ -281,6 +281,32 @@ async def record(session: AsyncSession, row_id: int, token: str, **values: Any) 
         .values(lease_token=None, leased_until=None, **values)
     )
     return bool(getattr(result, "rowcount", 0))
+
+
+_RECORD = (
+    update(OutboxMessage)
+    .where(
+        OutboxMessage.id == bindparam("r_id"),
+        OutboxMessage.lease_token == bindparam("r_token"),
+        OutboxMessage.status == LEASED,
+    )
+    .values(lease_token=None, leased_until=None)
+)
+
+
+_RECORDS: dict[tuple[str, ...], Any] = {}  # one statement per set of columns, built once
+
+
+def record_on(connection: Connection, row_id: int, token: str, values: dict[str, Any]) -> bool:
+    """`record` as a plain transaction function (`Transactions.write`): the worker's hot path."""
+    columns = tuple(sorted(values))
+    statement = _RECORDS.get(columns)
+    if statement is None:
+        statement = _RECORD.values({name: bindparam(f"v_{name}") for name in columns})
+        _RECORDS[columns] = statement
+    parameters = {f"v_{name}": value for name, value in values.items()}
+    result = connection.execute(statement, {"r_id": row_id, "r_token": token, **parameters})
+    return bool(result.rowcount)
 
 
 async def newest(session: AsyncSession, *, limit: int) -> list[OutboxEntry]:

@@ -218,3 +218,29 @@ def state_of(row: Row[Any], now: datetime, idle_timeout: timedelta) -> Conversat
 def aware(moment: datetime) -> datetime:
     """SQLite hands back naive datetimes; they were stored as UTC."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+_TOUCH = update(_TABLE).where(*THIS).values(last_inbound_at=bindparam("c_inbound_at"))
+
+
+def touch(connection: Connection, key: ConversationKey, *, at: datetime) -> None:
+    """Note that the customer wrote (the service window) for a message the engine never sees
+    (a compliance keyword); the conversation is created when there is none yet."""
+    channel, sender = key
+    values = {"c_channel": channel, "c_sender": sender, "c_inbound_at": at}
+    if connection.execute(_TOUCH, values).rowcount:
+        return
+    row = {
+        "channel": channel,
+        "sender": sender,
+        "slots": {},
+        "options": [],
+        "updated_at": at,
+        "last_inbound_at": at,
+    }
+    connection.execute(_INSERT_IGNORE[connection.dialect.name], row)
+
+
+_INSERT_IGNORE = {
+    dialect: insert.on_conflict_do_nothing() for dialect, insert in dialect_inserts(_TABLE).items()
+}

@@ -306,7 +306,6 @@ def test_a_template_button_gives_its_payload_else_its_text(
         ("image", {"image": {"id": "media-1", "mime_type": "image/jpeg", "sha256": "x"}}),
         ("location", {"location": {"latitude": 40.4, "longitude": -3.7}}),
         ("sticker", {"sticker": {"id": "media-2", "animated": False}}),
-        ("reaction", {"reaction": {"message_id": "wamid.0", "emoji": "👍"}}),
         ("interactive", {"interactive": {"type": "nfm_reply", "nfm_reply": {"body": "Sent"}}}),
         ("unsupported", {"errors": [{"code": 131051, "title": "Message type unknown"}]}),
     ],
@@ -317,6 +316,13 @@ def test_other_kinds_arrive_as_empty_text_naming_their_type(
     got = parse(webhook([value(messages=[message("wamid.1", ALEX, kind, **content)])])).messages
 
     assert [(m.text, m.payload) for m in got] == [("", {"type": kind})]
+
+
+def test_a_reaction_to_a_reply_is_not_a_message_to_answer() -> None:
+    content = {"reaction": {"message_id": "wamid.0", "emoji": "👍"}}
+    liked = message("wamid.1", ALEX, "reaction", **content)
+
+    assert parse(webhook([value(messages=[liked])])).messages == ()
 
 
 def test_a_short_wa_id_is_read_as_an_international_number() -> None:
