@@ -118,8 +118,12 @@ class SqlCounter:
 
 
 def _autocommit(conn: Any) -> bool:
-    """Each statement commits by itself (billbot's PostgreSQL reads and claims)."""
-    return bool(conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT")
+    """Each statement commits by itself (billbot's PostgreSQL reads and claims, its SQLite
+    reads): no BEGIN or COMMIT reaches the database."""
+    options = conn.get_execution_options()
+    return bool(
+        options.get("isolation_level") == "AUTOCOMMIT" or options.get("sqlite_begin") == "NONE"
+    )
 
 
 def one_line(statement: str) -> str:

@@ -164,6 +164,7 @@ async def _numbers_and_links(settings: object) -> list[str]:
 
     from billing_client.sql.database import create_engine, session_factory
     from billing_client.sql.models import Line
+    from billing_client.sql.transactions import Transactions
     from bot.store.links import SqlAddressBook
 
     engine = create_engine(settings.database_url)  # type: ignore[attr-defined]
@@ -172,10 +173,12 @@ async def _numbers_and_links(settings: object) -> list[str]:
         async with sessions() as session:
             query = select(Line.msisdn).where(Line.msisdn.not_like("+1202555%")).order_by(Line.id)
             numbers = list((await session.scalars(query.limit(SENDERS))).all())
-        book = SqlAddressBook(sessions)
+        runner = Transactions(engine)
+        book = SqlAddressBook(sessions, runner)
         now = datetime.now(UTC)
         for index, number in enumerate(numbers):
             await book.link("telegram", str(chat_id(index)), number, now=now)
+        runner.close()
         return numbers
     finally:
         await engine.dispose()

@@ -26,3 +26,7 @@ class AddressBook(Protocol):
     async def addresses_of(self, msisdn: str) -> list[tuple[str, str]]:
         """Every (channel, address) linked to the number."""
         ...
+
+    async def reachable(self, channel: str, address: str) -> bool:
+        """Whether messages can go to the address (it did not opt out, nor block billbot)."""
+        ...

@@ -41,9 +41,6 @@ from bot.store.links import SqlAddressBook
 from bot.store.meta import get_or_create
 from bot.store.sql import claim_write_lock
 from bot.store.turns import TurnStore
-from channels.telegram import build_telegram
-from channels.twilio import build_twilio
-from channels.whatsapp_cloud import build_whatsapp_cloud
 from intents.registry import default_registry
 
 log = logging.getLogger(__name__)
@@ -242,10 +239,17 @@ def build_channels(settings: Settings, clock: Clock) -> BuiltChannels:
 
     WhatsApp goes out through Meta's Cloud API when it is configured, else through Twilio.
     """
+    from channels.twilio import build_twilio
+    from channels.whatsapp_cloud import build_whatsapp_cloud
+
     config, region, now = settings.channels, settings.default_region, clock.now
     twilio = build_twilio(config, public_url=settings.public_url, now=now, default_region=region)
     cloud = build_whatsapp_cloud(config, now=now, default_region=region)
-    telegram = build_telegram(config, now=now, default_region=region)
+    telegram = None
+    if config.telegram_on:  # imported only then: aiogram alone takes seconds to import
+        from channels.telegram import build_telegram
+
+        telegram = build_telegram(config, now=now, default_region=region)
     found: dict[str, Webhook | None] = {
         "twilio_sms": twilio.sms,
         "twilio_whatsapp": twilio.whatsapp,
@@ -327,7 +331,7 @@ async def build_services(
     )
     _log_delivery(settings, outbox)
     nlu = nlu or build_nlu(settings)
-    addresses = SqlAddressBook(sessions)
+    addresses = SqlAddressBook(sessions, transactions)
     engine = build_engine(
         settings,
         transactions,

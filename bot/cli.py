@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
+import signal
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, NoReturn
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -19,7 +21,10 @@ from bot.settings import Settings, SettingsError, log_level_from_env
 from bot.startup import StartupError, listen, one_line
 
 if TYPE_CHECKING:
+    from bot.channel import Webhook
     from bot.outbox import OutboxEntry
+    from bot.services import Services
+    from channels.telegram import TelegramChannel
 
 log = logging.getLogger(__name__)
 # Serving logs requests (billbot's own access log) and start-up at INFO; other commands print
@@ -53,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     messages.add_argument("--json", action="store_true")
     messages.add_argument("--limit", type=int, default=50)
     messages.set_defaults(func=_cmd_messages)
+    _add_telegram(sub)
     cli_db.register(sub)
     nlu_cli.register(sub)
     return parser
@@ -65,6 +71,22 @@ def _add_serve(
     command.add_argument("--host", default="127.0.0.1")
     command.add_argument("--port", type=int, default=8000)
     command.set_defaults(func=func, log_level=SERVE_LOG_LEVEL)
+
+
+def _add_telegram(sub: argparse._SubParsersAction[Parser]) -> None:
+    telegram = sub.add_parser("telegram", help="register the Telegram webhook, or long-poll")
+    commands = telegram.add_subparsers(
+        dest="telegram_command", metavar="COMMAND", required=True, parser_class=Parser
+    )
+    webhook = commands.add_parser(
+        "set-webhook",
+        help=f"have Telegram post updates to BILLBOT_PUBLIC_URL{TELEGRAM_WEBHOOK_PATH}",
+    )
+    webhook.set_defaults(func=_cmd_telegram_set_webhook)
+    poll = commands.add_parser(
+        "poll", help="long-poll Telegram instead (no public URL needed; one poller per bot)"
+    )
+    poll.set_defaults(func=_cmd_telegram_poll, log_level=SERVE_LOG_LEVEL)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -136,10 +158,20 @@ async def _prepare(settings: Settings) -> Settings:
     return await resolve_secret(settings)
 
 
+def channels_line(settings: Settings) -> str:
+    """Which ways in are on, e.g. "Channels: web chat on; SMS (Twilio) off (no credentials)…"."""
+    parts = ["web chat on"]
+    for name, on in settings.channels.summary():
+        parts.append(f"{name} {'on' if on else 'off (no credentials)'}")
+    delivery = "live" if settings.delivery == "live" else "sandbox: recorded, not sent"
+    return f"Channels: {'; '.join(parts)}. Delivery: {delivery}."
+
+
 def _print_banner(settings: Settings, host: str, port: int) -> None:
     from billing_client.demo import DEMO_CUSTOMERS
 
     print(f"billbot serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    print(channels_line(settings))
     if settings.demo:
         print("DEMO MODE: anyone can act as a demo customer. Demo customers:")
         for customer in DEMO_CUSTOMERS:
@@ -251,3 +283,170 @@ def _status_note(entry: OutboxEntry) -> str | None:
     if entry.status == "sandbox" and entry.last_error:
         return f"not sent: {entry.last_error}"
     return None
+
+
+# --- telegram ---------------------------------------------------------------------------------
+TELEGRAM_WEBHOOK_PATH = "/webhooks/telegram"  # DESIGN.md §5, web/routes/webhooks.py
+TELEGRAM_SETTINGS = ("BILLBOT_TELEGRAM_BOT_TOKEN", "BILLBOT_TELEGRAM_WEBHOOK_SECRET")
+
+
+def _telegram_settings(*, checked: bool) -> Settings:
+    """The settings, refused (exit 2, one line) when Telegram's are missing; `checked` adds
+    the production checks (the signing secret) after that."""
+    settings = Settings.from_env(checked=False)
+    config = settings.channels
+    values = (config.telegram_bot_token, config.telegram_webhook_secret)
+    missing = [name for name, value in zip(TELEGRAM_SETTINGS, values, strict=True) if not value]
+    if missing:
+        raise UsageError(f"Telegram is not configured: set {' and '.join(missing)}")
+    if checked:
+        settings.check()
+    return settings
+
+
+def _telegram_of(channels: Mapping[str, Webhook]) -> TelegramChannel:
+    from channels.telegram import TelegramChannel
+
+    channel = channels.get("telegram")
+    if not isinstance(channel, TelegramChannel):  # _telegram_settings checked the settings
+        raise UsageError("Telegram is not configured")
+    return channel
+
+
+@contextlib.contextmanager
+def _telegram_errors() -> Iterator[None]:
+    """Telegram's refusals and a malformed bot token as one line (exit 1 and 2)."""
+    from bot.channel_settings import ChannelSettingsError
+    from channels.telegram_sender import TelegramCallError
+
+    try:
+        yield
+    except ChannelSettingsError as error:
+        raise UsageError(str(error)) from None
+    except TelegramCallError as error:
+        raise _TelegramFailed(str(error)) from None
+
+
+class _TelegramFailed(Exception):
+    """Telegram refused a call or could not be reached: one line, exit 1."""
+
+
+def _cmd_telegram_set_webhook(args: argparse.Namespace) -> int:
+    settings = _telegram_settings(checked=False)
+    if settings.public_url == Settings().public_url:  # the default: BILLBOT_PUBLIC_URL unset
+        raise UsageError(
+            "BILLBOT_PUBLIC_URL is not set: Telegram posts updates to it (https://…) + "
+            + TELEGRAM_WEBHOOK_PATH
+        )
+    try:
+        url = asyncio.run(_set_webhook(settings))
+    except _TelegramFailed as error:
+        return _error(error, 1)
+    print(f"Telegram webhook set: {url} (with the secret token; commands published)")
+    return 0
+
+
+async def _set_webhook(settings: Settings) -> str:
+    """Register the webhook with its secret and publish the bot's commands; the URL."""
+    from bot.bootstrap import build_channels
+    from bot.clock import SystemClock
+    from channels.telegram_polling import set_webhook
+
+    url = settings.public_url + TELEGRAM_WEBHOOK_PATH
+    with _telegram_errors():
+        built = build_channels(settings, SystemClock())  # no I/O, no database
+        try:
+            telegram = _telegram_of(built.by_webhook)
+            await set_webhook(telegram.bot, url, settings.channels.telegram_webhook_secret)
+            await telegram.sender.set_commands()
+        finally:
+            for close in built.closers:
+                await close()
+    return url
+
+
+def _cmd_telegram_poll(args: argparse.Namespace) -> int:
+    settings = _telegram_settings(checked=True)
+    try:
+        return asyncio.run(_poll(settings))
+    except _TelegramFailed as error:
+        return _error(error, 1)
+
+
+async def _poll(settings: Settings) -> int:
+    """Long-poll until SIGTERM or Ctrl-C, each update taking the webhook's way in; the outbox
+    delivers in the background meanwhile, and what is due is delivered before exiting. A
+    signal during start-up lets start-up finish, then stops before the first poll."""
+    if settings.delivery != "live":
+        log.warning(
+            "BILLBOT_DELIVERY is not live: replies are recorded (billbot messages), not sent"
+        )
+    stop = asyncio.Event()
+    with _stopped_by_signals(stop), _telegram_errors():
+        await _poll_until(settings, stop)
+    return 0
+
+
+async def _poll_until(settings: Settings, stop: asyncio.Event) -> None:
+    from bot.bootstrap import build_services
+    from bot.outbox import OutboxWorker
+    from bot.recovery import RecoverySweeper
+    from channels.telegram_polling import delete_webhook, poll
+
+    services = await build_services(await _prepare(settings))
+    worker = OutboxWorker(services.outbox)
+    sweeper = RecoverySweeper(
+        services.conversations, every_seconds=settings.recovery_sweep_seconds
+    )
+    try:
+        telegram = _telegram_of(services.channels)
+        await delete_webhook(telegram.bot)  # Telegram refuses getUpdates (409) while one is set
+        await telegram.sender.set_commands()
+        worker.start()
+        sweeper.start()
+        print("billbot: polling Telegram for updates (Ctrl-C to stop)", flush=True)
+        await poll(telegram.bot, _update_handler(services, telegram), stop=stop)
+    finally:
+        await sweeper.stop()
+        await worker.stop()
+        await services.close()  # delivers what is due (bounded), then closes the sessions
+
+
+class _StillAnswering(Exception):
+    """The engine is answering an earlier copy of the update: polling retries it later."""
+
+
+def _update_handler(
+    services: Services, telegram: TelegramChannel
+) -> Callable[[dict[str, Any]], Awaitable[None]]:
+    """What `poll` hands each update to: the way a webhook's update takes (verified already:
+    it came from Telegram over the bot's own connection)."""
+    from bot.channel import BadWebhook
+
+    async def handle(update: dict[str, Any]) -> None:
+        try:
+            parsed = telegram.parse_update(update)
+        except BadWebhook as error:  # skipped: retrying it would stop polling for good
+            log.warning("telegram: skipping update %s (%s)", update.get("update_id"), error)
+            return
+        received = await services.inbox.receive(telegram, parsed)
+        if received.retry_after is not None:
+            raise _StillAnswering
+
+    return handle
+
+
+@contextlib.contextmanager
+def _stopped_by_signals(stop: asyncio.Event) -> Iterator[None]:
+    """SIGTERM and SIGINT (Ctrl-C) set `stop` while the block runs."""
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+    for number in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows
+            loop.add_signal_handler(number, stop.set)
+            installed.append(number)
+    try:
+        yield
+    finally:
+        for number in installed:
+            loop.remove_signal_handler(number)

@@ -8,7 +8,6 @@ import sys
 from typing import TypeVar
 
 from billing_client.demo import DEMO_CUSTOMERS
-from bot import bootstrap
 from bot.settings import Settings, SettingsError
 from bot.startup import StartupError, one_line
 
@@ -70,18 +69,20 @@ def _settings() -> Settings | None:
 
 def _upgrade(settings: Settings) -> int:
     try:
-        asyncio.run(bootstrap.upgrade_database(settings))
+        from bot.bootstrap import upgrade_database  # at use: the parser stays quick to build
+
+        asyncio.run(upgrade_database(settings))
     except StartupError as exc:  # unreachable server, bad credentials, unwritable file …
         return _fail(f"migration failed: {exc}", EXIT_FAILURE)
     return EXIT_OK
 
 
 async def _seed(settings: Settings, *, reset: bool, size: int) -> None:
+    from bot.bootstrap import reset_demo_bot_state, seed_demo_data
+
     if reset:  # the bot's notices, messages and conversations about the old demo accounts
-        await bootstrap.reset_demo_bot_state(settings)
-    seeded = await bootstrap.seed_demo_data(
-        settings, reset=reset, size=size, progress=sys.stderr.isatty()
-    )
+        await reset_demo_bot_state(settings)
+    seeded = await seed_demo_data(settings, reset=reset, size=size, progress=sys.stderr.isatty())
     _report(seeded.created)
     if seeded.generated:
         print(f"Generated {seeded.generated} customers in {seeded.seconds:.1f} s.")

@@ -91,6 +91,9 @@ class _BillbotHandler(logging.StreamHandler[TextIO]):
     """Marks the handler `configure_logging` installed, so a second call replaces it."""
 
 
+QUIET = ("alembic.runtime.plugins", "twilio.http_client", "twilio.async_http_client", "aiogram")
+
+
 def configure_logging(level: int, *, stream: TextIO | None = None) -> logging.Handler:
     """Send every logger's records at `level` and above to `stream` (stderr), redacted."""
     root = logging.getLogger()
@@ -101,4 +104,6 @@ def configure_logging(level: int, *, stream: TextIO | None = None) -> logging.Ha
     handler.addFilter(RedactingFilter())
     root.addHandler(handler)
     root.setLevel(level)
+    for name in QUIET:  # libraries that narrate their own start-up or every request at INFO
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
     return handler

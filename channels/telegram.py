@@ -129,6 +129,9 @@ class TelegramChannel:
         return WebhookResponse(body=json.dumps(body).encode(), media_type="application/json")
 
     def _tapped(self, update_id: int, query: CallbackQuery) -> Parsed:
+        in_group = query.message is not None and query.message.chat.type != ChatType.PRIVATE
+        if in_group:  # a bill has no business in a group: stop the spinner, nothing else
+            return Parsed(extra={CALLBACK_QUERY_ID: query.id})
         chat = query.message.chat.id if query.message is not None else query.from_user.id
         read: Read | None = (query.data, {}) if query.data is not None else None
         parsed = self._parsed(update_id, chat, read)

@@ -23,7 +23,9 @@ How a `Reply` looks on Telegram:
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
@@ -61,6 +63,8 @@ CHAT_ID = re.compile(r"-?[0-9]{1,20}")
 MAX_TEXT = 4096  # sendMessage text, in UTF-16 code units as Telegram counts them
 MAX_CAPTION = 1024
 MAX_CALLBACK_BYTES = 64
+log = logging.getLogger(__name__)
+PROGRESS_KEPT = 1000  # rows whose partly sent replies are remembered (in process)
 MAX_FILE_BYTES = 20 * 1024 * 1024  # a QR code or an invoice PDF is far smaller
 LINK_BUTTON = "Open"
 LINK_LINE = "Link"
@@ -102,6 +106,9 @@ class TelegramSender:
 
     def __init__(self, bot: Bot) -> None:
         self._bot = bot
+        # Parts of a reply already sent, by outbox row (its idempotency key): a retry after a
+        # 429 on a later part goes on from there instead of sending the first ones again.
+        self._progress: OrderedDict[str, int] = OrderedDict()
 
     @property
     def bot(self) -> Bot:
@@ -113,22 +120,37 @@ class TelegramSender:
         methods = render_all(chat_id(address), replies)
         if not methods:
             raise DeliveryError("telegram: every reply is empty, nothing to send", permanent=True)
-        # Files first: a file that cannot be fetched fails the send before any part went out.
-        ready = [await self._fetched(method) for method in methods]
+        key = context.idempotency_key
         message_id = ""
-        for method in ready:
+        for index, method in enumerate(methods):
+            if index < self._progress.get(key, 0):
+                continue  # sent on an earlier attempt of this row
+            ready = await self._fetched(method)
             with translated(self._bot.token, delivery_error):
-                message = await self._bot(method)
+                message = await self._bot(ready)
             message_id = str(message.message_id)
+            self._sent_part(key, index + 1)
+        self._progress.pop(key, None)
         return message_id
 
+    def _sent_part(self, key: str, count: int) -> None:
+        self._progress[key] = count
+        self._progress.move_to_end(key)
+        if len(self._progress) > PROGRESS_KEPT:
+            self._progress.popitem(last=False)
+
     async def _fetched(self, method: Method) -> Method:
-        """`method` with its URL file fetched, so a failed fetch is told apart from Telegram's."""
+        """`method` with its URL file fetched and uploaded; a file billbot cannot fetch (its own
+        QR from a public URL this host cannot reach, say) leaves the text, link and buttons."""
         field = file_field(method)
         file = getattr(method, field) if field else None
         if field is None or not isinstance(file, URLInputFile):
             return method
-        data = await fetch(self._bot.session, file.url)
+        try:
+            data = await fetch(self._bot.session, file.url)
+        except DeliveryError as error:
+            log.warning("%s; sending the message without it", error.reason)
+            return without_file(method)
         upload = BufferedInputFile(data, filename=file.filename or field)
         return method.model_copy(update={field: upload})
 
@@ -165,6 +187,13 @@ async def fetch(session: BaseSession, url: str) -> bytes:
     except (ClientError, TimeoutError, OSError) as error:
         raise DeliveryError(f"telegram: fetching the file: {type(error).__name__}") from None
     return bytes(data)
+
+
+def without_file(method: Method) -> Method:
+    """A photo or document call as the plain message it carried (its caption and buttons)."""
+    caption = getattr(method, "caption", None) or LINK_BUTTON
+    markup = getattr(method, "reply_markup", None)
+    return SendMessage(chat_id=method.chat_id, text=caption, reply_markup=markup)
 
 
 # --- rendering (pure) --------------------------------------------------------------------------

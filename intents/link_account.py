@@ -79,7 +79,14 @@ UNAVAILABLE = {
     "en": "Linking isn't available here. Please text us from your phone.",
     "es": "Aquí no se puede vincular. Escríbenos desde tu teléfono.",
 }
+TEXTS_OFF = {
+    "en": "Texts to {number} are turned off (it replied STOP), so I can't send it a code. Text "
+    "START to our number from that phone, then send /start here.",
+    "es": "Los SMS al {number} están desactivados (respondió BAJA), así que no puedo enviarle "
+    "un código. Envía START a nuestro número desde ese teléfono y luego /start aquí.",
+}
 CODE_KIND = "link_code"
+CODE_CHANNEL = "sms"  # the one-time code goes by text message to the shared number
 
 
 class LinkAccountIntent(Intent):
@@ -118,6 +125,10 @@ class LinkAccountIntent(Intent):
         if await ctx.billing.find_account_by_msisdn(msisdn) is None:
             ctx.state.finish()
             return [ctx.reply(ctx.say(NOT_A_CUSTOMER))]
+        assert ctx.addresses is not None
+        if not await ctx.addresses.reachable(CODE_CHANNEL, msisdn):
+            ctx.state.finish()  # the code would never arrive: texts to it are turned off
+            return [ctx.reply(ctx.say(TEXTS_OFF, number=display(msisdn)))]
         return [self._send_code(ctx, msisdn)]
 
     def _send_code(self, ctx: TurnContext, msisdn: str) -> Reply:
@@ -128,7 +139,7 @@ class LinkAccountIntent(Intent):
         )
         ctx.notify(
             OutboundMessage(
-                channel="sms",
+                channel=CODE_CHANNEL,
                 address=msisdn,
                 replies=(Reply(text=ctx.say(CODE_SMS, code=otp.placeholder(reference))),),
                 kind=CODE_KIND,

@@ -25,6 +25,15 @@ UNKNOWN_SENDER = {
     "es": "No reconozco este número, así que no puedo mostrar datos de la cuenta. Si perdiste "
     'tu teléfono, puedo bloquear su SIM: escribe "bloquear mi SIM".',
 }
+# A chat the channel knows no phone number for (Telegram) is linked with a one-time code.
+UNKNOWN_CHAT = {
+    "en": "I don't know who you are in this chat yet, so I can't show account details. Send "
+    '/start (or "link my account") to link it to your account. If you lost your phone, I can '
+    'still block its SIM: just say "block my SIM".',
+    "es": "Aún no sé quién eres en este chat, así que no puedo mostrar datos de la cuenta. Envía "
+    '/start (o "vincular mi cuenta") para vincularlo. Si perdiste tu teléfono, puedo bloquear '
+    'su SIM: escribe "bloquear mi SIM".',
+}
 _GREETING = re.compile(
     r"^\s*(hi|hello|hey|hiya|yo|good (morning|afternoon|evening)|hola|buenas)\b"
 )
@@ -37,7 +46,8 @@ class OutOfScopeIntent(Intent):
 
     async def start(self, ctx: TurnContext) -> list[Reply]:
         if ctx.account is None:
-            return [ctx.reply(ctx.say(UNKNOWN_SENDER))]
+            known_number = ctx.message.as_phone is not None
+            return [ctx.reply(ctx.say(UNKNOWN_SENDER if known_number else UNKNOWN_CHAT))]
         if _GREETING.match(ctx.text.lower()):
             first_name = ctx.account.name.split()[0]
             return [menu(ctx, ctx.say(GREETING, name=first_name))]

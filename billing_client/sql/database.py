@@ -84,4 +84,6 @@ def sqlite_begin(connection: Connection) -> None:
     if options.get("isolation_level") == "AUTOCOMMIT":
         return
     mode = options.get("sqlite_begin", "")
+    if mode == "NONE":  # a read of one consistent statement at a time: SQLite's autocommit
+        return
     connection.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")

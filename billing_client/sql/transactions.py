@@ -64,6 +64,10 @@ class Transactions:
             )
             self._now = _sqlite_engine(sync_url, timeout=0, poolclass=pool.StaticPool)
             self._waiting = _sqlite_engine(sync_url, timeout=WAITING_TIMEOUT_SECONDS)
+            # Reads send no BEGIN/COMMIT: each statement is its own consistent snapshot, as
+            # with PostgreSQL's autocommit reads; what a read must see together is one SQL.
+            self._now_reads = self._now.execution_options(sqlite_begin="NONE")
+            self._waiting_reads = self._waiting.execution_options(sqlite_begin="NONE")
 
     @property
     def engines(self) -> tuple[Engine, ...]:
@@ -110,13 +114,16 @@ class Transactions:
     async def _run(self, work: Work[T], *, write: bool) -> T:
         if not self._inline:
             return await self._run_async(work, write=write)
+        now, waiting = (
+            (self._now, self._waiting) if write else (self._now_reads, self._waiting_reads)
+        )
         try:
-            return _transaction(self._now, work, write=write)
+            return _transaction(now, work, write=write)
         except sa_exc.OperationalError as error:
             if not _is_locked(error):
                 raise
         log.debug("SQLite is locked by another connection; waiting in a worker thread")
-        return await asyncio.to_thread(_transaction, self._waiting, work, write=write)
+        return await asyncio.to_thread(_transaction, waiting, work, write=write)
 
     async def _run_async(self, work: Work[T], *, write: bool) -> T:
         if write:

@@ -15,7 +15,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
-from bot import bootstrap
 from bot.nlu.evaluate import evaluate
 from bot.nlu.model import NluModel
 from bot.nlu.types import ParseResult
@@ -192,7 +191,9 @@ def _model(args: argparse.Namespace) -> NluModel:
     if not 0.0 <= settings.nlu_threshold <= 1.0:
         raise CliError(f"--threshold must be between 0 and 1, not {settings.nlu_threshold}")
     try:
-        return bootstrap.build_nlu(settings, data=args.data)
+        from bot.bootstrap import build_nlu  # at use: building the parser stays quick
+
+        return build_nlu(settings, data=args.data)
     except ValueError as exc:  # the training data is malformed or names an unknown intent
         raise CliError(str(exc), BAD_INPUT if args.data else FAILURE) from None
 

@@ -3,25 +3,34 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, Table, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.store import suppressions
 from bot.store.models import AddressLink
-from bot.store.sql import claim_write_lock, dialect_insert
+from bot.store.sql import Transactions, claim_write_lock, dialect_insert
+from bot.store.sql import rows as rows_of
+
+_TABLE: Table = AddressLink.__table__  # type: ignore[assignment]
+_PHONE_OF = select(_TABLE.c.msisdn).where(
+    _TABLE.c.channel == bindparam("l_channel"), _TABLE.c.address == bindparam("l_address")
+)
 
 
 class SqlAddressBook:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """`phone_of` (every message of an unlinked-by-number channel asks it) runs on the turn's
+    fast runner; the rest on ORM sessions."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], transactions: Transactions
+    ) -> None:
         self._sessions = sessions
+        self._transactions = transactions
 
     async def phone_of(self, channel: str, address: str) -> str | None:
-        async with self._sessions() as session:
-            return await session.scalar(
-                select(AddressLink.msisdn).where(
-                    AddressLink.channel == channel, AddressLink.address == address
-                )
-            )
+        return await self._transactions.read(partial(_phone_of, channel, address))
 
     async def link(self, channel: str, address: str, msisdn: str, *, now: datetime) -> None:
         values = {"channel": channel, "address": address, "msisdn": msisdn, "linked_at": now}
@@ -45,6 +54,10 @@ class SqlAddressBook:
             )
         return bool(getattr(result, "rowcount", 0))
 
+    async def reachable(self, channel: str, address: str) -> bool:
+        reason = await self._transactions.read(partial(_suppressed, channel, address))
+        return reason is None
+
     async def addresses_of(self, msisdn: str) -> list[tuple[str, str]]:
         async with self._sessions() as session:
             rows = await session.execute(
@@ -53,3 +66,12 @@ class SqlAddressBook:
                 .order_by(AddressLink.id)
             )
             return [(row.channel, row.address) for row in rows]
+
+
+def _phone_of(channel: str, address: str, connection: Connection) -> str | None:
+    rows = rows_of(connection, _PHONE_OF, {"l_channel": channel, "l_address": address})
+    return str(rows[0].msisdn) if rows else None
+
+
+def _suppressed(channel: str, address: str, connection: Connection) -> str | None:
+    return suppressions.reason_on(connection, channel, address)

@@ -194,16 +194,17 @@ async def test_a_document_without_a_name_is_named_after_its_url(
     assert "caption" not in call.params
 
 
-async def test_a_document_that_is_gone_fails_for_good_without_naming_its_url(
-    sender: TelegramSender, api: FakeBotApi
+async def test_a_document_that_is_gone_leaves_the_text_without_naming_its_url(
+    sender: TelegramSender, api: FakeBotApi, caplog: pytest.LogCaptureFixture
 ) -> None:
     url = f"{api.base_url}/files/expired-signed-link.pdf"
 
-    error = await refused(sender, Reply("Your invoice", document_url=url))
+    await send(sender, Reply("Your invoice", document_url=url))
 
-    assert error.permanent and not error.unreachable
-    assert "expired-signed-link" not in error.reason
-    assert api.calls == []
+    assert api.calls_to("sendDocument") == []
+    [call] = api.calls_to("sendMessage")
+    assert call.params["text"] == "Your invoice"
+    assert "expired-signed-link" not in caplog.text
 
 
 # --- the contact request -------------------------------------------------------------------------
