@@ -31,11 +31,13 @@ format: setup
 test: lint
 	$(BIN)/pytest -n 2
 
-# Bare endpoint vs billbot on SQLite and PostgreSQL under wrk (installed when missing, as root);
+# Bare endpoints vs billbot on SQLite and PostgreSQL under wrk (installed when missing, as root):
+# the web chat, then the SMS and Telegram webhooks, outbox delivery and SMS segments;
 # e.g. `make bench BENCH_ARGS=--profile` adds cProfile and py-spy. See docs/benchmarks.md.
 BENCH_ARGS ?=
 bench: setup
 	$(BIN)/python -m bench $(BENCH_ARGS)
+	$(BIN)/python -m bench.webhooks
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -8,6 +8,7 @@ import re
 
 from bot.flow import FlowState, TurnContext
 from bot.menu import menu
+from bot.pages import MORE, next_page, paginate
 from bot.registry import Registry
 from bot.store.conversations import ConversationState
 from bot.text import has_words
@@ -78,6 +79,8 @@ class Router:
             _remember_asked(conv.state, started)
         if conv.expired and intent != "menu":
             replies = [ctx.reply(ctx.say(EXPIRED)), *replies]
+        if replies and intent != "more":
+            replies[-1] = paginate(replies[-1], conv.state, ctx.locale)
         conv.options = [option.value for option in replies[-1].options] if replies else []
         return replies, intent
 
@@ -98,6 +101,10 @@ class Router:
         if _THANKS.match(command) and not conv.state.active:
             return [ctx.reply(ctx.say(WELCOME))], "thanks"
         self._pick_option(ctx, conv)
+        if ctx.text.lower().strip(" .!") in (MORE, "más", "mas") and conv.state.active:
+            page = next_page(conv.state, ctx.locale)
+            if page is not None:
+                return [page], "more"
         if ctx.text.startswith("intent:"):
             conv.state.finish()
             return await self._start(ctx, ctx.text.removeprefix("intent:"))

@@ -31,7 +31,8 @@ from bot.migrate import upgrade
 from bot.nlu import NluModel
 from bot.services import Services
 from bot.settings import Settings
-from tests.helpers import client_for
+from tests.helpers import TEST_SECRET, client_for
+from tests.twilio_fake import FakeTwilio
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 FIXED_NOW = datetime(2025, 3, 14, 15, 30, tzinfo=UTC)
@@ -174,7 +175,6 @@ async def demo_billing(
 
 
 # --- the whole app over the demo data ---------------------------------------------------------
-TEST_SECRET = "integration-test-secret-key"
 
 
 @pytest.fixture(scope="session")
@@ -203,3 +203,11 @@ async def services(
 async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
     async with client_for(services) as http:
         yield http
+
+
+# --- fake providers ----------------------------------------------------------------------------
+@pytest.fixture
+async def twilio() -> AsyncIterator[FakeTwilio]:
+    """The fake Twilio REST API on 127.0.0.1 (tests/twilio_fake.py)."""
+    async with FakeTwilio() as fake:
+        yield fake

@@ -24,8 +24,7 @@ from bot.nlu import NluModel
 from bot.outbox import Outbox, OutboxEntry
 from bot.services import Services
 from bot.settings import Settings, SettingsError
-from tests.conftest import TEST_SECRET
-from tests.helpers import client_for
+from tests.helpers import TEST_SECRET, client_for
 from tests.integration.outbox_fakes import ALEX, FakeSender, bar_jordans_line, notice
 from web.app import create_app
 

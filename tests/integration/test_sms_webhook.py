@@ -23,8 +23,7 @@ from bot.nlu import NluModel
 from bot.services import Services
 from bot.settings import Settings
 from bot.store.models import InboundRecord, OutboxMessage
-from tests.conftest import TEST_SECRET
-from tests.helpers import client_for
+from tests.helpers import TEST_SECRET, client_for, live_settings
 from tests.twilio_fake import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
 PUBLIC = "https://bot.example.test"
@@ -33,12 +32,6 @@ STATUS_URL = PUBLIC + "/webhooks/twilio/status"
 ALEX, SAM, STRANGER = "+12025550101", "+12025550102", "+12025550199"
 OUR_NUMBER = "+12025550999"
 _sids = itertools.count(1)
-
-
-@pytest.fixture
-async def twilio() -> AsyncIterator[FakeTwilio]:
-    async with FakeTwilio() as fake:
-        yield fake
 
 
 @pytest.fixture
@@ -51,14 +44,7 @@ async def sms(
         twilio_sms_from=OUR_NUMBER,
         twilio_api_base=twilio.base_url,
     )
-    settings = Settings(
-        database_url=demo_sqlite_url,
-        demo=True,
-        secret_key=TEST_SECRET,
-        public_url=PUBLIC,
-        delivery="live",
-        channels=channels,
-    )
+    settings = live_settings(demo_sqlite_url, channels, public_url=PUBLIC)
     built = await build_services(settings, clock=clock, nlu=nlu_model)
     yield built
     await built.close()

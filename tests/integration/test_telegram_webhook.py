@@ -40,8 +40,7 @@ from bot.settings import Settings
 from bot.store.models import AddressLink, Conversation, InboundRecord, OutboxMessage, Suppression
 from bot.types import OutboundMessage, Reply
 from channels.telegram_sender import TelegramSender, make_bot
-from tests.conftest import TEST_SECRET
-from tests.helpers import client_for
+from tests.helpers import TEST_SECRET, client_for, live_settings
 from tests.telegram_fake import (
     BLOCKED,
     TOKEN,
@@ -73,13 +72,7 @@ async def api() -> AsyncIterator[FakeBotApi]:
         yield fake
 
 
-@pytest.fixture
-async def twilio() -> AsyncIterator[FakeTwilio]:
-    async with FakeTwilio() as fake:
-        yield fake
-
-
-def live_settings(database_url: str, api: FakeBotApi, twilio: FakeTwilio) -> Settings:
+def telegram_settings(database_url: str, api: FakeBotApi, twilio: FakeTwilio) -> Settings:
     """Live delivery on Telegram (the fake Bot API) and SMS (the fake Twilio)."""
     channels = ChannelSettings(
         twilio_account_sid=ACCOUNT_SID,
@@ -90,14 +83,7 @@ def live_settings(database_url: str, api: FakeBotApi, twilio: FakeTwilio) -> Set
         telegram_webhook_secret=SECRET,
         telegram_api_base=api.base_url,
     )
-    return Settings(
-        database_url=database_url,
-        demo=True,
-        secret_key=TEST_SECRET,
-        public_url=PUBLIC,
-        delivery="live",
-        channels=channels,
-    )
+    return live_settings(database_url, channels, public_url=PUBLIC)
 
 
 @pytest.fixture
@@ -108,7 +94,7 @@ async def services(
     api: FakeBotApi,
     twilio: FakeTwilio,
 ) -> AsyncIterator[Services]:
-    settings = live_settings(demo_sqlite_url, api, twilio)
+    settings = telegram_settings(demo_sqlite_url, api, twilio)
     built = await build_services(settings, clock=clock, nlu=nlu_model)
     yield built
     await built.close()
@@ -414,7 +400,7 @@ async def with_files(
     site_session: PublicSite,
 ) -> AsyncIterator[tuple[Services, httpx.AsyncClient]]:
     """Services whose Telegram sender reaches the public URL (the QR code) in-process."""
-    settings = live_settings(demo_sqlite_url, api, twilio)
+    settings = telegram_settings(demo_sqlite_url, api, twilio)
     sender = TelegramSender(make_bot(TOKEN, api_base=api.base_url, session=site_session))
     built = await build_services(
         settings, clock=clock, nlu=nlu_model, senders={"telegram": sender}

@@ -14,8 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from billing_client.demo import DEMO_CUSTOMERS
 from bot.services import Services
 from bot.settings import Settings
-from tests.conftest import TEST_SECRET
-from tests.helpers import client_for
+from tests.helpers import TEST_SECRET, client_for
 from web.app import create_app
 
 ALEX = "+12025550101"

@@ -27,12 +27,10 @@ from bot.channel_settings import ChannelSettings
 from bot.clock import FakeClock
 from bot.nlu import NluModel
 from bot.services import Services
-from bot.settings import Settings
 from bot.store.models import InboundRecord, OutboxMessage
 from bot.types import OutboundMessage, Reply
-from tests.conftest import TEST_SECRET
 from tests.graph_fake import PHONE_NUMBER_ID, TOKEN, VERSION, GraphFake, graph_fake
-from tests.helpers import client_for
+from tests.helpers import client_for, live_settings
 from tests.twilio_fake import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
 PUBLIC = "https://bot.example.test"
@@ -64,14 +62,7 @@ def cloud_settings(graph: GraphFake, **more: Any) -> ChannelSettings:
 async def live_services(
     url: str, clock: FakeClock, nlu: NluModel, channels: ChannelSettings
 ) -> Services:
-    settings = Settings(
-        database_url=url,
-        demo=True,
-        secret_key=TEST_SECRET,
-        public_url=PUBLIC,
-        delivery="live",
-        channels=channels,
-    )
+    settings = live_settings(url, channels, public_url=PUBLIC)
     return await build_services(settings, clock=clock, nlu=nlu)
 
 

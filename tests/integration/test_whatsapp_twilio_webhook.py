@@ -26,8 +26,7 @@ from bot.services import Services
 from bot.settings import Settings
 from bot.store.models import InboundRecord, OutboxMessage
 from bot.types import OutboundMessage, Reply
-from tests.conftest import TEST_SECRET
-from tests.helpers import client_for
+from tests.helpers import TEST_SECRET, client_for, live_settings
 from tests.twilio_fake import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, RecordedRequest
 
 PUBLIC = "https://bot.example.test"
@@ -45,12 +44,6 @@ _sids = itertools.count(1)
 
 
 @pytest.fixture
-async def twilio() -> AsyncIterator[FakeTwilio]:
-    async with FakeTwilio() as fake:
-        yield fake
-
-
-@pytest.fixture
 async def whatsapp(
     demo_sqlite_url: str, clock: FakeClock, nlu_model: NluModel, twilio: FakeTwilio
 ) -> AsyncIterator[Services]:
@@ -61,14 +54,7 @@ async def whatsapp(
         twilio_api_base=twilio.base_url,
         twilio_whatsapp_templates=TEMPLATES,
     )
-    settings = Settings(
-        database_url=demo_sqlite_url,
-        demo=True,
-        secret_key=TEST_SECRET,
-        public_url=PUBLIC,
-        delivery="live",
-        channels=channels,
-    )
+    settings = live_settings(demo_sqlite_url, channels, public_url=PUBLIC)
     built = await build_services(settings, clock=clock, nlu=nlu_model)
     yield built
     await built.close()
