@@ -9,6 +9,7 @@ The engine never looks at channel names.
 from __future__ import annotations
 
 import logging
+import re
 
 from billing_client import Account, BillingClient
 from bot.addresses import AddressBook
@@ -16,6 +17,7 @@ from bot.phones import PhoneError, mask, normalize
 from bot.types import InboundMessage
 
 log = logging.getLogger(__name__)
+E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 
 class Identity:
@@ -43,10 +45,13 @@ class Identity:
         phone = await self.phone_of(message)
         if phone is None:
             return None
-        try:
-            msisdn = normalize(phone, default_region=self._default_region)
-        except PhoneError:
-            return None
+        if E164.fullmatch(phone):  # channels and links hand over E.164 already: no re-parse
+            msisdn = phone
+        else:
+            try:
+                msisdn = normalize(phone, default_region=self._default_region)
+            except PhoneError:
+                return None
         account = await self._billing.find_account_by_msisdn(msisdn)
         if account is None:
             log.info("unknown sender %s on %s", mask(msisdn), message.channel)

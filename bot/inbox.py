@@ -28,7 +28,9 @@ from bot.types import InboundMessage
 log = logging.getLogger(__name__)
 # Everyone, customers included: a person types far slower; a loop between two bots does not.
 PER_ADDRESS = Limit(30, timedelta(minutes=1))
-OVERALL = Limit(6000, timedelta(minutes=1))
+# No real overall cap: every message is signed by a provider, so a flood is real customers
+# (the anonymous flows keep their own overall limit, `bot.ratelimit`). Only a bound on memory.
+OVERALL = Limit(10_000_000, timedelta(minutes=1))
 SEEN_MAX = 10_000  # message ids remembered, so copies of one message count once
 ALLOWED = Verdict(Decision.ALLOWED)
 

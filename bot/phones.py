@@ -11,7 +11,7 @@ class PhoneError(ValueError):
     """Not a valid phone number."""
 
 
-@lru_cache(maxsize=1024)  # every message of a phone channel normalises its sender again
+@lru_cache(maxsize=16_384)  # every message of a phone channel normalises its sender again
 def normalize(raw: str, *, default_region: str = "US") -> str:
     """E.164 form of `raw` ("(202) 555-0101" → "+12025550101"); PhoneError when invalid."""
     cleaned = raw.strip().removeprefix("whatsapp:").removeprefix("tel:")

@@ -1,35 +1,42 @@
-"""A turn's hot statements run straight on asyncpg, compiled once (PostgreSQL only).
+"""A turn's hot statements run straight on the driver, compiled once.
 
 Running a statement SQLAlchemy has compiled and cached before still costs about as much CPU
 as the network round trip (an execution context, parameter processing, a cursor emulated over
-asyncpg, result metadata): ≈ 75 µs a statement on the development VM, a third of a "balance"
-message's CPU on PostgreSQL (docs/benchmarks.md). `DirectStatements` compiles each Core
-statement once, for the engine's dialect, into its SQL text, the order of its parameters,
-their defaults and bind processors; a call turns the values into arguments and runs them with
-`asyncpg.Connection.fetch` on the connection SQLAlchemy checked out, from inside the same
-greenlet (`run_sync`), so nothing else changes: the same pool, the same connection, the same
-prepared-statement cache on the server.
+the driver, result metadata): ≈ 75 µs a statement on the development VM, a third of a
+"balance" message's CPU on PostgreSQL (docs/benchmarks.md). `DirectStatements` compiles each
+Core statement once, for the engine's dialect, into its SQL text, the order of its parameters,
+their defaults and bind processors (and, for SQLite, the result columns' processors); a call
+turns the values into arguments and runs them on the driver connection SQLAlchemy checked out,
+so nothing else changes: the same pool, the same connection, the same prepared statements.
 
-Only in autocommit mode: SQLAlchemy's asyncpg adapter begins a transaction lazily, on its own
-first statement, so a statement sent around it there would run outside the transaction. Inside
-a transaction the statement goes through SQLAlchemy as usual. Errors are raised as the
-SQLAlchemy exceptions the rest of billbot maps (`OperationalError` for a lost connection or a
-cancelled query, which the engine treats as transient; `DatabaseError` otherwise), and a
-connection that failed is invalidated, as SQLAlchemy would.
+- **PostgreSQL**: `asyncpg.Connection.fetch` from inside the same greenlet (`run_sync`), only
+  in autocommit mode: SQLAlchemy's asyncpg adapter begins a transaction lazily, on its own first
+  statement, so a statement sent around it there would run outside the transaction. Inside a
+  transaction the statement goes through SQLAlchemy as usual.
+- **SQLite**: SELECTs of the turn's reads (the runner offers this only on its read
+  connections, which send no BEGIN) run on the sqlite3 connection; values come back through
+  the column types' own result processors (dates, JSON), as SQLAlchemy would return them.
 
-Rows read like SQLAlchemy's: attributes by column name or label, `row._mapping[name]`.
+Errors are raised as the SQLAlchemy exceptions the rest of billbot maps (`OperationalError`
+for a lost connection, a cancelled query or a locked SQLite database, which the engine treats
+as transient; `DatabaseError` otherwise), and a connection that failed is invalidated, as
+SQLAlchemy would.
+
+Rows read like SQLAlchemy's: attributes by column name or label, `row._mapping[name]`,
+`row[index]`.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 from sqlalchemy import Connection, exc
 from sqlalchemy.engine import Dialect
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql import Executable, Select
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.util import concurrency
 
@@ -49,9 +56,19 @@ _TRANSIENT_CLASSES = ("08", "40", "53", "57")
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     sql: str
-    names: tuple[str, ...]  # parameter names in positional order ($1, $2, …)
+    names: tuple[str, ...]  # parameter names in positional order ($1, $2, … or ?, ?, …)
     defaults: Mapping[str, Any]  # literal values and defaults bound in the statement
     processors: Mapping[str, Callable[[Any], Any]]  # bind processors by parameter name
+    # SQLite only (asyncpg decodes by itself): the result columns and their processors.
+    columns: Mapping[str, int] = field(default_factory=dict)
+    results: tuple[Callable[[Any], Any] | None, ...] = ()
+
+    def row(self, values: Sequence[Any]) -> DirectRow:
+        processed = [
+            value if process is None or value is None else process(value)
+            for value, process in zip(values, self.results, strict=True)
+        ]
+        return DirectRow(_Record(self.columns, processed))
 
     def arguments(self, values: Mapping[str, Any]) -> list[Any]:
         args = []
@@ -60,6 +77,24 @@ class _Compiled:
             process = self.processors.get(name)
             args.append(process(value) if process is not None else value)
         return args
+
+
+class _Record(Mapping[str, Any]):
+    """A SQLite row as asyncpg's Record reads: by column name or by position."""
+
+    __slots__ = ("_index", "_values")
+
+    def __init__(self, index: Mapping[str, int], values: list[Any]) -> None:
+        self._index, self._values = index, values
+
+    def __getitem__(self, key: str | int) -> Any:
+        return self._values[key] if isinstance(key, int) else self._values[self._index[key]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._values)
 
 
 class DirectRow:
@@ -99,6 +134,8 @@ class DirectStatements:
         self, connection: Connection, statement: Executable, values: Mapping[str, Any]
     ) -> Sequence[Any]:
         """Every row `statement` returns; through SQLAlchemy when a transaction is open."""
+        if self._dialect.name == "sqlite":
+            return self._sqlite_rows(connection, statement, values)
         driver = _autocommit_driver(connection)
         if driver is None:
             return connection.execute(statement, dict(values)).all()
@@ -111,6 +148,23 @@ class DirectStatements:
         except Exception as error:
             raise _translated(error, connection, compiled.sql, args) from error
         return [DirectRow(record) for record in records]
+
+    def _sqlite_rows(
+        self, connection: Connection, statement: Executable, values: Mapping[str, Any]
+    ) -> Sequence[Any]:
+        """A SELECT straight on the sqlite3 connection (the runner offers this on reads)."""
+        if not isinstance(statement, Select):
+            return connection.execute(statement, dict(values)).all()
+        compiled = self._compile(statement)
+        args = compiled.arguments(values)
+        for observe in self.observers:
+            observe(compiled.sql)
+        try:
+            driver: Any = connection.connection.driver_connection
+            raw = driver.execute(compiled.sql, args).fetchall()
+        except sqlite3.Error as error:  # "database is locked" is what the runner waits out
+            raise exc.OperationalError(compiled.sql, args, error) from error
+        return [compiled.row(row) for row in raw]
 
     def _compile(self, statement: Executable) -> _Compiled:
         # Keyed by identity: statements are module constants built once, kept alive here.
@@ -144,7 +198,24 @@ def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
         if process is not None:
             processors[name] = process
     defaults = {name: bind.effective_value for name, bind in binds.items()}
-    return _Compiled(compiled.string, tuple(compiled.positiontup), defaults, processors)
+    columns, results = _result_columns(statement, dialect)
+    return _Compiled(
+        compiled.string, tuple(compiled.positiontup), defaults, processors, columns, results
+    )
+
+
+def _result_columns(
+    statement: Executable, dialect: Dialect
+) -> tuple[dict[str, int], tuple[Callable[[Any], Any] | None, ...]]:
+    """A SELECT's column names (labels) and result processors, for SQLite's plain rows."""
+    if dialect.name != "sqlite" or not isinstance(statement, Select):
+        return {}, ()
+    selected = list(statement.selected_columns)
+    names = {str(column.key): index for index, column in enumerate(selected)}
+    results: tuple[Callable[[Any], Any] | None, ...] = tuple(
+        column.type.dialect_impl(dialect).result_processor(dialect, None) for column in selected
+    )
+    return names, results
 
 
 def _autocommit_driver(connection: Connection) -> Any | None:

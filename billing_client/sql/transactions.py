@@ -66,8 +66,10 @@ class Transactions:
             self._waiting = _sqlite_engine(sync_url, timeout=WAITING_TIMEOUT_SECONDS)
             # Reads send no BEGIN/COMMIT: each statement is its own consistent snapshot, as
             # with PostgreSQL's autocommit reads; what a read must see together is one SQL.
-            self._now_reads = self._now.execution_options(sqlite_begin="NONE")
-            self._waiting_reads = self._waiting.execution_options(sqlite_begin="NONE")
+            # And their SELECTs go straight to sqlite3 (`direct`), statements compiled once.
+            reads = {"sqlite_begin": "NONE", direct.OPTION: self.direct.rows}
+            self._now_reads = self._now.execution_options(**reads)
+            self._waiting_reads = self._waiting.execution_options(**reads)
 
     @property
     def engines(self) -> tuple[Engine, ...]:

@@ -14,6 +14,7 @@ import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -111,6 +112,10 @@ class Outbox:
         """
         rows = [row_values(message, now=now) for message in messages]
         insert_ignore_on(connection, rows)
+
+    def row_values(self, message: OutboundMessage, *, now: datetime) -> dict[str, Any]:
+        """The row `store` writes for `message` (a turn's one-statement answer queues it)."""
+        return row_values(message, now=now)
 
     def wake(self) -> None:
         """Tell this process's worker there is work; returns at once."""

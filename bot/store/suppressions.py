@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Table, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import Suppression
-from bot.store.sql import dialect_insert, dialect_inserts
+from bot.store.sql import dialect_insert, dialect_inserts, rows
 
 Reason = Literal["opted_out", "blocked", "unreachable"]
 OPTED_OUT: Reason = "opted_out"
@@ -62,8 +62,8 @@ def lift_on(
 
 def reason_on(connection: Connection, channel: str, address: str) -> Reason | None:
     """Why the address is suppressed, or None."""
-    found = connection.execute(_REASON, {"s_channel": channel, "s_address": address}).scalar()
-    return found
+    found = rows(connection, _REASON, {"s_channel": channel, "s_address": address})
+    return found[0].reason if found else None
 
 
 def _upsert(insert: Any, reason: Reason) -> Any:

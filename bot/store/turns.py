@@ -24,7 +24,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import Connection
 
@@ -46,6 +46,10 @@ class OutgoingStore(Protocol):
     def store(
         self, connection: Connection, messages: Sequence[OutboundMessage], *, now: datetime
     ) -> None: ...
+
+    def row_values(self, message: OutboundMessage, *, now: datetime) -> dict[str, Any]:
+        """The row `store` would write for `message` (ValueError when it cannot be stored)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,9 +162,9 @@ class TurnStore:
         """Save state, answer and outbound messages, return the leases; False if they were lost."""
         turn.finished = True
         try:
-            # Without outbound messages the answer is one statement where that saves round
-            # trips (`bot.store.answer`); with them, one transaction holds all three.
-            run = self._db.write if result.outgoing else self._db.steps
+            # With at most one outbound message (a channel's reply) the answer is one statement
+            # where that saves round trips (`bot.store.answer`); else one transaction.
+            run = self._db.write if len(result.outgoing) > 1 else self._db.steps
             await run(partial(self._record, turn, result, now))
         except _LeaseLost:
             log.warning("a turn outlived its lease; another worker answers that message")
@@ -317,15 +321,22 @@ class TurnStore:
             account_id=result.account_id,
             now=now,
         )
-        if connection.dialect.name == "postgresql" and not result.outgoing:
+        if connection.dialect.name == "postgresql" and len(result.outgoing) <= 1:
+            queued = [self._outgoing.row_values(m, now=now) for m in result.outgoing]
             answered = answer.record(
-                connection, conversation_values, inbound_values, save_state=result.save_state
+                connection,
+                conversation_values,
+                inbound_values,
+                save_state=result.save_state,
+                queued=queued[0] if queued else None,
             )
-        else:
-            statement = conversations.SAVE if result.save_state else conversations.RELEASE
-            answered = bool(connection.execute(statement, conversation_values).rowcount) and bool(
-                connection.execute(inbound.FINISH, inbound_values).rowcount
-            )
+            if not answered:
+                raise _LeaseLost
+            return
+        statement = conversations.SAVE if result.save_state else conversations.RELEASE
+        answered = bool(connection.execute(statement, conversation_values).rowcount) and bool(
+            connection.execute(inbound.FINISH, inbound_values).rowcount
+        )
         if not answered:
             raise _LeaseLost  # rolls the whole transaction back
         self._outgoing.store(connection, result.outgoing, now=now)

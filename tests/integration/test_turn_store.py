@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Connection, select, update
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing_client.sql.transactions import Transactions
 from bot.clock import FakeClock
+from bot.outbox.store import row_values
 from bot.secret_text import PLACEHOLDER
 from bot.store import inbound
 from bot.store.models import Conversation, InboundRecord
@@ -31,6 +33,11 @@ class RecordingOutgoing:
         self, connection: Connection, messages: Sequence[OutboundMessage], *, now: datetime
     ) -> None:
         self.stored.extend(messages)
+
+    def row_values(self, message: OutboundMessage, *, now: datetime) -> dict[str, Any]:
+        """PostgreSQL queues one message in the answer's own statement: still remembered."""
+        self.stored.append(message)
+        return row_values(message, now=now)
 
 
 PIN_STEPS = {("bar_sim", "ask_pin")}
