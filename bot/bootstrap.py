@@ -23,7 +23,6 @@ from bot import migrate
 from bot.addresses import AddressBook
 from bot.channel import Webhook
 from bot.clock import Clock, SystemClock
-from bot.compliance import Compliance, Operator
 from bot.engine import ConversationEngine
 from bot.identity import Identity
 from bot.inbox import Inbox
@@ -354,21 +353,12 @@ async def build_services(
         nlu=nlu,
         outbox=outbox,
         conversations=engine,
-        inbox=build_inbox(settings, engine, outbox, transactions, clock),
+        inbox=build_inbox(engine, outbox, clock),
         channels=channels.by_webhook,
         closers=channels.closers,
     )
 
 
-def build_inbox(
-    settings: Settings,
-    engine: ConversationEngine,
-    outbox: Outbox,
-    transactions: Transactions,
-    clock: Clock,
-) -> Inbox:
-    """Where the messaging channels' webhooks go: compliance keywords, then the engine."""
-    config = settings.channels
-    operator = Operator(config.operator_name, config.support_contact)
-    compliance = Compliance(transactions, outbox, operator=operator)
-    return Inbox(engine=engine, outbox=outbox, compliance=compliance, clock=clock)
+def build_inbox(engine: ConversationEngine, outbox: Outbox, clock: Clock) -> Inbox:
+    """Where the messaging channels' webhooks go: statuses, keywords, rate limit, the engine."""
+    return Inbox(engine=engine, outbox=outbox, clock=clock)

@@ -16,10 +16,11 @@ from typing import Literal, Protocol
 from billing_client import Account, BillingClient
 from bot.addresses import AddressBook
 from bot.clock import Clock
+from bot.compliance import Operator, Outcome, decide
 from bot.errors import is_transient, messages_for
 from bot.flow import TurnContext
 from bot.i18n import say
-from bot.identity import Identity
+from bot.identity import UNKNOWN, Identity
 from bot.links import LinkSigner
 from bot.nlu import NluModel
 from bot.otp import OneTimeCodes
@@ -98,6 +99,7 @@ class ConversationEngine:
         clock: Clock,
         addresses: AddressBook | None = None,
         codes: OneTimeCodes | None = None,
+        operator: Operator | None = None,
     ) -> None:
         self._billing = billing
         self._nlu = nlu
@@ -111,6 +113,9 @@ class ConversationEngine:
         self._clock = clock
         self._addresses = addresses
         self._codes = codes
+        self._operator = operator or Operator(
+            settings.channels.operator_name, settings.channels.support_contact
+        )
 
     async def handle(self, message: InboundMessage) -> list[Reply]:
         """The replies to `message` (a busy conversation answers with a please-retry)."""
@@ -161,7 +166,8 @@ class ConversationEngine:
         account: Account | None = None
         try:
             async with asyncio.timeout(self._turns.lease.total_seconds() * TURN_TIMEOUT_SHARE):
-                account = await self._identity.identify(message)
+                linked = conv.linked_phone if conv.linked_checked else UNKNOWN
+                account = await self._identity.identify(message, linked)
                 return await self._converse(message, text, conv, account, now)
         except Exception as error:  # every failure becomes a friendly reply
             lang = account.locale if account is not None else "en"
@@ -176,6 +182,10 @@ class ConversationEngine:
         now: datetime,
     ) -> tuple[TurnResult, str]:
         account_id = account.id if account is not None else None
+        keyword = message.payload.get("keyword")
+        outcome = decide(keyword, conv.suppressed, text, self._operator)
+        if outcome.handled:  # STOP, START, HELP, or an opted-out address: not a conversation
+            return _complied(outcome, account_id), "en"
         if conv.account_id != account_id:  # a different customer on this address: start over
             conv.state.finish()
             conv.options, conv.account_id = [], account_id
@@ -189,6 +199,7 @@ class ConversationEngine:
         else:
             replies, intent = await self._router.route(ctx, conv)
         result = TurnResult(replies, intent, inbound.HANDLED, account_id, outgoing=ctx.outgoing)
+        result.lift = outcome.lift  # the customer writes again: "cannot receive" is over
         return result, ctx.lang
 
     def _context(
@@ -226,13 +237,29 @@ class ConversationEngine:
             self._outbox.wake()
 
 
+def _complied(outcome: Outcome, account_id: int | None) -> TurnResult:
+    """The turn's result when compliance handled the message: its confirmation, if any, and
+    the suppression change, written with the answer; the conversation's state untouched."""
+    replies = [Reply(text=outcome.text)] if outcome.text else []
+    return TurnResult(
+        replies,
+        outcome.intent,
+        inbound.HANDLED,
+        account_id,
+        save_state=False,
+        reply_kind=outcome.kind or REPLY_KIND,
+        suppress=outcome.suppress,
+        lift=outcome.lift,
+    )
+
+
 def _reply_message(message: InboundMessage, result: TurnResult) -> OutboundMessage:
     """The answer to `message` as an outbox message to its sender (one per inbound message)."""
     return OutboundMessage(
         channel=message.channel,
         address=message.sender,
         replies=tuple(result.replies),
-        kind=REPLY_KIND,
+        kind=result.reply_kind,
         dedupe_key=f"reply:{message.channel}:{message.external_id}",
         account_id=result.account_id,
     )

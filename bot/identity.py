@@ -17,6 +17,8 @@ from bot.phones import PhoneError, mask, normalize
 from bot.types import InboundMessage
 
 log = logging.getLogger(__name__)
+UNKNOWN = object()  # the linked number was not read yet
+Linked = str | None | object
 E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 
@@ -32,17 +34,23 @@ class Identity:
         self._default_region = default_region
         self._addresses = addresses
 
-    async def phone_of(self, message: InboundMessage) -> str | None:
-        """The phone number the sender acts as or is linked to, as written; None if none."""
+    async def phone_of(self, message: InboundMessage, linked: Linked = UNKNOWN) -> str | None:
+        """The phone number the sender acts as or is linked to, as written; None if none.
+
+        `linked`: the address's linked number when the caller already read it (the turn's
+        claim does), so no second read is needed.
+        """
         if message.as_phone is not None:
             return message.as_phone
+        if linked is not UNKNOWN:
+            return linked  # type: ignore[return-value]
         if self._addresses is None:
             return None
         return await self._addresses.phone_of(message.channel, message.sender)
 
-    async def identify(self, message: InboundMessage) -> Account | None:
+    async def identify(self, message: InboundMessage, linked: Linked = UNKNOWN) -> Account | None:
         """The customer behind the message, or None for a stranger."""
-        phone = await self.phone_of(message)
+        phone = await self.phone_of(message, linked)
         if phone is None:
             return None
         if E164.fullmatch(phone):  # channels and links hand over E.164 already: no re-parse

@@ -1,8 +1,9 @@
 """Where a messaging channel's verified, parsed webhook goes: one path for every provider.
 
-Delivery statuses move outbox rows forward; each message passes the compliance keywords
-(`bot.compliance`) and a per-address rate limit, then the conversation engine answers it with
-its replies queued for the outbox (`ConversationEngine.answer(push=True)`). When the engine is
+Delivery statuses move outbox rows forward; each message is marked with its compliance
+keyword, if the channel has one (`payload["keyword"]`: the engine's compliance step acts on
+it, `bot.compliance`), passes a per-address rate limit, and the conversation engine answers it
+with its replies queued for the outbox (`ConversationEngine.answer(push=True)`). When the engine is
 still answering an earlier copy of a message, the provider is asked to try again later
 (`Received.retry_after`): the route answers 503 with Retry-After, and the provider's retry gets
 the stored answer without anything being sent twice.
@@ -13,12 +14,11 @@ from __future__ import annotations
 import logging
 import math
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from bot.channel import Parsed, Webhook
 from bot.clock import Clock
-from bot.compliance import Compliance
 from bot.engine import ConversationEngine
 from bot.outbox import Outbox
 from bot.phones import mask
@@ -52,13 +52,11 @@ class Inbox:
         *,
         engine: ConversationEngine,
         outbox: Outbox,
-        compliance: Compliance,
         clock: Clock,
         limiter: RateLimiter | None = None,
     ) -> None:
         self._engine = engine
         self._outbox = outbox
-        self._compliance = compliance
         self._clock = clock
         self._limiter = limiter or RateLimiter(per_sender=PER_ADDRESS, overall=OVERALL)
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
@@ -75,8 +73,9 @@ class Inbox:
 
     async def _message(self, channel: Webhook, message: InboundMessage) -> float | None:
         """Handle one message; seconds to wait when its answer is not ready yet."""
-        if await self._compliance.handle(message, channel.keywords):
-            return None
+        keyword = channel.keywords.kind_of(message.text)
+        if keyword is not None:
+            message = replace(message, payload={**message.payload, "keyword": keyword})
         if self._first_time(message):  # a provider's retry of one message counts once
             verdict = self._limiter.check((message.channel, message.sender), self._clock.now())
         else:

@@ -5,9 +5,12 @@ anything is written whether the text is a secret (the caller says so, or the con
 a secret step). Two statements cost two round trips; here both are data-modifying CTEs of one
 statement, and the secrecy is decided by the database from the conversation row as it was when
 the statement began. The result is always one row: the conversation's state when we took its
-lease (empty when it is new or someone else holds it) and the message's id and stored text
-(empty when it was stored before). `bot.store.turns` handles the empty cases with the
-ordinary statements. SQLite runs the two statements in one transaction, which costs it nothing.
+lease (empty when it is new or someone else holds it), the message's id and stored text
+(empty when it was stored before), why nothing may be sent to the sender, if anything (its
+suppression: compliance decides on it in the turn), and the number the sender's address is
+linked to (a Telegram chat: identity needs no read of its own). `bot.store.turns` handles the empty
+cases with the ordinary statements. SQLite runs the two statements (and reads the suppression)
+in one transaction, which costs it nothing.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 
 from bot.secret_text import PLACEHOLDER
-from bot.store import conversations, inbound
+from bot.store import conversations, inbound, links, suppressions
 from bot.store.models import Conversation, InboundRecord
 from bot.store.sql import rows
 
@@ -68,6 +71,8 @@ def claim_statement(secret_steps: SecretSteps) -> Select[Any]:
         *taken.c,
         stored.c.id.label("message_id"),
         stored.c.text.label("message_text"),
+        suppressions.REASON_OF_SENDER.label("suppressed"),
+        links.PHONE_OF_SENDER.label("linked_phone"),
     ).select_from(one.outerjoin(taken, true()).outerjoin(stored, true()))
 
 

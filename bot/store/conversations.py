@@ -70,6 +70,11 @@ class ConversationState:
     options: list[str] = field(default_factory=list)  # values of the last numbered options
     expired: bool = False
     row_id: int = 0
+    # Why nothing may be sent to this address (`bot_suppressions`), as the claim found it.
+    suppressed: str | None = None
+    # The number the address is linked to (`bot_links`), when the claim looked it up.
+    linked_phone: str | None = None
+    linked_checked: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,12 @@ _TABLE: Table = AddressLink.__table__  # type: ignore[assignment]
 _PHONE_OF = select(_TABLE.c.msisdn).where(
     _TABLE.c.channel == bindparam("l_channel"), _TABLE.c.address == bindparam("l_address")
 )
+# The same for the sender of the message a turn claims (the claim's own parameters).
+PHONE_OF_SENDER = (
+    select(_TABLE.c.msisdn)
+    .where(_TABLE.c.channel == bindparam("c_channel"), _TABLE.c.address == bindparam("c_sender"))
+    .scalar_subquery()
+)
 
 
 class SqlAddressBook:
@@ -66,6 +72,11 @@ class SqlAddressBook:
                 .order_by(AddressLink.id)
             )
             return [(row.channel, row.address) for row in rows]
+
+
+def phone_of_on(connection: Connection, channel: str, address: str) -> str | None:
+    """The number the address is linked to, inside a transaction the caller runs."""
+    return _phone_of(channel, address, connection)
 
 
 def _phone_of(channel: str, address: str, connection: Connection) -> str | None:

@@ -27,6 +27,12 @@ _TABLE: Table = Suppression.__table__  # type: ignore[assignment]
 _REASON = select(_TABLE.c.reason).where(
     _TABLE.c.channel == bindparam("s_channel"), _TABLE.c.address == bindparam("s_address")
 )
+# The same for the sender of the message a turn claims (the claim's own parameters).
+REASON_OF_SENDER = (
+    select(_TABLE.c.reason)
+    .where(_TABLE.c.channel == bindparam("c_channel"), _TABLE.c.address == bindparam("c_sender"))
+    .scalar_subquery()
+)
 
 
 async def suppress(

@@ -31,7 +31,7 @@ from sqlalchemy import Connection
 from bot.clock import Clock, SystemClock
 from bot.locks import KeyedLocks
 from bot.secret_text import PLACEHOLDER
-from bot.store import answer, conversations, inbound
+from bot.store import answer, conversations, inbound, links, suppressions
 from bot.store.claim import SecretSteps, claim_statement, run_claim
 from bot.store.conversations import BusyConversation, ConversationState
 from bot.store.sql import Transactions
@@ -75,6 +75,8 @@ class OpenTurn:
     conversation: ConversationState
     stored_text: str
     finished: bool = False
+    channel: str = ""
+    sender: str = ""
 
 
 @dataclass(slots=True)
@@ -88,6 +90,10 @@ class TurnResult:
     save_state: bool = True
     outgoing: list[OutboundMessage] = field(default_factory=list)
     retry_after: float = 0.0  # for a refused (rate-limited) message
+    reply_kind: str = "reply"  # the outbox kind of the answer, when a channel pushes it
+    # The address's suppression after this message (compliance): set, lifted, or neither.
+    suppress: str | None = None
+    lift: tuple[str, ...] = ()
 
 
 class _Waiting:
@@ -164,7 +170,7 @@ class TurnStore:
         try:
             # With at most one outbound message (a channel's reply) the answer is one statement
             # where that saves round trips (`bot.store.answer`); else one transaction.
-            run = self._db.write if len(result.outgoing) > 1 else self._db.steps
+            run = self._db.steps if _one_statement(result) else self._db.write
             await run(partial(self._record, turn, result, now))
         except _LeaseLost:
             log.warning("a turn outlived its lease; another worker answers that message")
@@ -221,7 +227,21 @@ class TurnStore:
         row_id, stored = found
         if isinstance(conversation, BusyConversation):
             return _Waiting()  # the message stays stored and leased to us meanwhile
-        return OpenTurn(row_id, attempt.token, conversation, stored)
+        if connection.dialect.name != "postgresql":  # PostgreSQL's claim read them already
+            key = (attempt.message.channel, attempt.message.sender)
+            conversation.suppressed = suppressions.reason_on(connection, *key)
+            if attempt.message.as_phone is None:
+                conversation.linked_phone = links.phone_of_on(connection, *key)
+                conversation.linked_checked = True
+        message = attempt.message
+        return OpenTurn(
+            row_id,
+            attempt.token,
+            conversation,
+            stored,
+            channel=message.channel,
+            sender=message.sender,
+        )
 
     def _take_then_store(self, connection: Connection, attempt: _Attempt) -> _Taken:
         """The conversation's lease, then the message: two statements."""
@@ -270,6 +290,9 @@ class TurnStore:
                 now=attempt.now,
                 idle_timeout=self._idle_timeout,
             )
+        if isinstance(conversation, ConversationState):
+            conversation.suppressed = row.suppressed
+            conversation.linked_phone, conversation.linked_checked = row.linked_phone, True
         if row.message_id is not None:
             return conversation, (row.message_id, row.message_text)
         try:
@@ -321,7 +344,7 @@ class TurnStore:
             account_id=result.account_id,
             now=now,
         )
-        if connection.dialect.name == "postgresql" and len(result.outgoing) <= 1:
+        if connection.dialect.name == "postgresql" and _one_statement(result):
             queued = [self._outgoing.row_values(m, now=now) for m in result.outgoing]
             answered = answer.record(
                 connection,
@@ -340,6 +363,7 @@ class TurnStore:
         if not answered:
             raise _LeaseLost  # rolls the whole transaction back
         self._outgoing.store(connection, result.outgoing, now=now)
+        _suppression(connection, turn, result, now)
 
     async def _abandon(self, turn: OpenTurn, now: datetime) -> None:
         """The turn ended without an answer (cancelled, or a bug): let a retry have it."""
@@ -382,3 +406,19 @@ def _give_back(
     """Return a conversation lease this attempt took but cannot use."""
     if isinstance(conversation, ConversationState):
         conversations.release(connection, conversation.row_id, token=token)
+
+
+def _one_statement(result: TurnResult) -> bool:
+    """Whether PostgreSQL can record `result` in one statement (`bot.store.answer`)."""
+    return len(result.outgoing) <= 1 and result.suppress is None and not result.lift
+
+
+def _suppression(
+    connection: Connection, turn: OpenTurn, result: TurnResult, now: datetime
+) -> None:
+    """The address's suppression as compliance decided, in the answer's transaction."""
+    key = (turn.channel, turn.sender)
+    if result.lift:
+        suppressions.lift_on(connection, *key, reasons=result.lift)  # type: ignore[arg-type]
+    if result.suppress is not None:
+        suppressions.suppress_on(connection, *key, reason=result.suppress, now=now)  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ from bot.clock import FakeClock
 from bot.nlu import NluModel
 from bot.services import Services
 from bot.settings import Settings
+from bot.store.links import SqlAddressBook
 from bot.store.models import InboundRecord
 from bot.types import InboundMessage
 from tests.fakes import NOW
@@ -67,3 +68,43 @@ async def test_an_answer_is_recorded_with_its_reply(services: Services) -> None:
     assert status == "handled"
     [entry] = await services.outbox.list()
     assert "GB" in entry.text
+
+
+def keyword(text: str, kind: str) -> InboundMessage:
+    message_id = f"SM{next(_ids)}"
+    payload = {"keyword": kind}
+    return InboundMessage("sms", ALEX, text, message_id, NOW, payload, as_phone=ALEX)
+
+
+async def test_stop_silences_the_address_until_start_on_both_databases(
+    services: Services,
+) -> None:
+    stopped = await services.conversations.answer(keyword("STOP", "opt_out"), push=True)
+    ignored = await services.conversations.answer(sms("balance"), push=True)
+    again = await services.conversations.answer(keyword("stop", "opt_out"), push=True)
+    started = await services.conversations.answer(keyword("START", "opt_in"), push=True)
+    answered = await services.conversations.answer(sms("balance"), push=True)
+
+    assert "START" in stopped.replies[0].text
+    assert ignored.replies == [] and again.replies == []
+    assert "STOP to opt out" in started.replies[0].text
+    assert "$64.20" in answered.replies[0].text
+    kinds = [e.kind for e in reversed(await services.outbox.list())]
+    assert kinds == ["opt_out_confirmation", "opt_in_confirmation", "reply"]
+
+
+async def test_a_linked_chat_is_the_customer_until_unlinked_on_both_databases(
+    services: Services,
+) -> None:
+    book = SqlAddressBook(services.sessions, services.transactions)
+    await book.link("telegram", "4242", ALEX, now=NOW)
+
+    def chat(text: str) -> InboundMessage:
+        return InboundMessage("telegram", "4242", text, f"u{next(_ids)}", NOW)
+
+    linked = await services.conversations.answer(chat("balance"), push=True)
+    await book.unlink("telegram", "4242")
+    unlinked = await services.conversations.answer(chat("balance"), push=True)
+
+    assert "$64.20" in linked.replies[0].text
+    assert "$64.20" not in unlinked.replies[0].text and "/start" in unlinked.replies[0].text
