@@ -1,6 +1,6 @@
 """Compliance keywords of the text channels: whole-message words that opt an address out, back
 in, or ask for help (channels.md §2). A channel declares the set it honours (`Channel.keywords`);
-`bot.compliance` acts on them before the conversation engine sees the message.
+the inbox marks a message with its keyword and `bot.compliance`, the turn's first step, acts.
 
 CANCEL is a carrier opt-out word on SMS, so leaving a flow there is "never mind" or "menu".
 Opting back in (START, UNSTOP, YES) only means that while the address is opted out: otherwise
