@@ -13,23 +13,28 @@ from billing_client.errors import (
 from billing_client.interface import BillingClient
 from billing_client.types import (
     Account,
+    AlertFacts,
     AuditEntry,
     Balance,
     BarResult,
     InvoiceDetail,
+    InvoiceFact,
     InvoiceItem,
     InvoiceSummary,
+    LimitFact,
     Line,
     Money,
     Payment,
     PaymentLink,
     Ticket,
     UsageCounter,
+    UsageFact,
 )
 
 __all__ = [
     "Account",
     "AccountLockedError",
+    "AlertFacts",
     "AuditEntry",
     "Balance",
     "BarResult",
@@ -39,8 +44,10 @@ __all__ = [
     "ConflictError",
     "InvalidRequestError",
     "InvoiceDetail",
+    "InvoiceFact",
     "InvoiceItem",
     "InvoiceSummary",
+    "LimitFact",
     "Line",
     "Money",
     "NotFoundError",
@@ -49,5 +56,6 @@ __all__ = [
     "PinChecksPausedError",
     "Ticket",
     "UsageCounter",
+    "UsageFact",
     "VerificationError",
 ]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from datetime import datetime
+from datetime import date, datetime
 
 from billing_client.types import (
     Account,
+    AlertFacts,
     AuditEntry,
     Balance,
     BarResult,
@@ -132,3 +133,13 @@ class BillingClient(ABC):
     # --- audit --------------------------------------------------------------------------------
     @abstractmethod
     async def list_audit(self, *, limit: int = 50) -> list[AuditEntry]: ...
+
+    # --- proactive alerts ---------------------------------------------------------------------
+    async def alert_facts(
+        self, *, now: datetime, issued_since: date, due_until: date, usage_floor: int
+    ) -> AlertFacts:
+        """What the alert scan looks at, read set-based: open invoices issued on or after
+        `issued_since` or due on or before `due_until`; current-cycle allowances used to at
+        least `usage_floor` percent; spending caps reached to their alert level. A billing
+        system that cannot tell sends no scheduled alerts (the default)."""
+        return AlertFacts()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
@@ -196,3 +197,61 @@ class AuditEntry:
     entity: str
     entity_id: str
     detail: str
+
+
+# --- what proactive alerts look at (BillingClient.alert_facts) ------------------------------
+@dataclass(frozen=True, slots=True)
+class InvoiceFact:
+    """An open invoice recently issued or due soon (or overdue)."""
+
+    account_id: int
+    invoice_id: int
+    number: str
+    issued_on: date
+    due_on: date
+    amount_due: Money
+
+
+@dataclass(frozen=True, slots=True)
+class UsageFact:
+    """A line's allowance in its current cycle, used past the scan's floor."""
+
+    account_id: int
+    line_id: int
+    msisdn: str
+    kind: str  # "data", "voice", "sms"
+    unit: str
+    used: int
+    allowance: int
+    cycle_start: date
+    cycle_end: date
+
+    @property
+    def percent_used(self) -> int:
+        return int(self.used * 100 // self.allowance)
+
+
+@dataclass(frozen=True, slots=True)
+class LimitFact:
+    """An account's spending cap and its unbilled charges, past the cap's alert level."""
+
+    account_id: int
+    limit: Money
+    unbilled: Money
+    alert_percent: int  # the customer's warning level (80 by default)
+
+    @property
+    def percent_used(self) -> int:
+        return int(self.unbilled.minor * 100 // self.limit.minor) if self.limit.minor else 0
+
+
+@dataclass(frozen=True, slots=True)
+class AlertFacts:
+    """Everything one alert scan needs, read set-based; accounts and their own numbers for
+    every account the facts name."""
+
+    invoices: tuple[InvoiceFact, ...] = ()
+    usage: tuple[UsageFact, ...] = ()
+    limits: tuple[LimitFact, ...] = ()
+    accounts: Mapping[int, Account] = field(default_factory=dict)
+    phones: Mapping[int, str] = field(default_factory=dict)  # account id → the holder's number

@@ -19,8 +19,12 @@ from billing_client.sql.client import SqlBillingClient
 from billing_client.sql.database import create_engine, session_factory
 from billing_client.sql.seed import DEMO_EMAILS, DEMO_PHONES, seed_demo, seed_generated
 from billing_client.sql.transactions import Transactions
+from billing_client.sql.usage_import import import_usage_file
+from billing_client.usage_csv import UsageFile, UsageImportReport
 from bot import migrate
 from bot.addresses import AddressBook
+from bot.alerts.preferences import AlertSettingsStore
+from bot.alerts.service import AlertService
 from bot.channel import Webhook
 from bot.clock import Clock, SystemClock
 from bot.engine import ConversationEngine
@@ -137,6 +141,36 @@ async def open_outbox(settings: Settings) -> AsyncIterator[Outbox]:
     engine = create_engine(settings.database_url)
     try:
         yield Outbox(session_factory(engine), SystemClock())
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def open_billing(settings: Settings) -> AsyncIterator[BillingClient]:
+    """The billing client over `settings`' database, for a command's lookups; closed on exit."""
+    engine = create_engine(settings.database_url)
+    try:
+        yield SqlBillingClient(session_factory(engine))
+    finally:
+        await engine.dispose()
+
+
+async def import_usage(
+    settings: Settings,
+    usage: UsageFile,
+    *,
+    dry_run: bool,
+    progress: bool = False,
+    clock: Clock | None = None,
+) -> UsageImportReport:
+    """Check a parsed usage file against the embedded billing core and, unless `dry_run`,
+    apply it in one transaction (`billbot usage import`). The database must be migrated."""
+    engine = create_engine(settings.database_url)
+    try:
+        now = (clock or SystemClock()).now()
+        return await import_usage_file(
+            session_factory(engine), usage, now=now, dry_run=dry_run, progress=progress
+        )
     finally:
         await engine.dispose()
 
@@ -354,8 +388,30 @@ async def build_services(
         outbox=outbox,
         conversations=engine,
         inbox=build_inbox(engine, outbox, clock),
+        alerts=build_alerts(settings, billing, outbox, sessions, addresses, links, clock),
         channels=channels.by_webhook,
         closers=channels.closers,
+    )
+
+
+def build_alerts(
+    settings: Settings,
+    billing: BillingClient,
+    outbox: Outbox,
+    sessions: async_sessionmaker[AsyncSession],
+    addresses: AddressBook,
+    links: LinkSigner,
+    clock: Clock,
+) -> AlertService:
+    """The alert scan the scheduler and `billbot alerts run-once` run."""
+    return AlertService(
+        billing=billing,
+        outbox=outbox,
+        settings=AlertSettingsStore(sessions),
+        addresses=addresses,
+        invoices_url=links.invoices_url,
+        operator=settings.channels.operator_name,
+        clock=clock,
     )
 
 

@@ -44,7 +44,7 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from bot import cli_db
+    from bot import cli_alerts, cli_db, cli_usage
     from bot.nlu import cli as nlu_cli
 
     parser = Parser(prog="billbot", description="Conversational self-service billing bot.")
@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     messages.set_defaults(func=_cmd_messages)
     _add_telegram(sub)
     cli_db.register(sub)
+    cli_alerts.register(sub)
+    cli_usage.register(sub)
     nlu_cli.register(sub)
     return parser
 

@@ -17,6 +17,7 @@ from bot.store.sql import Transactions
 FLUSH_SECONDS = 10.0
 
 if TYPE_CHECKING:
+    from bot.alerts.service import AlertService
     from bot.channel import Webhook
     from bot.engine import ConversationEngine
     from bot.inbox import Inbox
@@ -37,6 +38,7 @@ class Services:
     outbox: Outbox
     conversations: ConversationEngine
     inbox: Inbox
+    alerts: AlertService
     # The configured messaging channels by webhook: "twilio_sms", "twilio_whatsapp",
     # "twilio_status", "whatsapp_cloud", "telegram" (a channel without credentials is absent).
     channels: Mapping[str, Webhook] = field(default_factory=dict)

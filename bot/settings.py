@@ -100,6 +100,7 @@ class Settings:
     turn_lease_seconds: float = 15.0
     recovery_sweep_seconds: float = 60.0  # how often each server answers orphaned messages
     outbox_batch_size: int = 20  # rows one outbox claim takes (and sends concurrently)
+    alerts_every_seconds: float = 300.0  # how often the scheduler scans for due alerts
     channels: ChannelSettings = field(default_factory=ChannelSettings)
 
     @classmethod
@@ -125,6 +126,7 @@ class Settings:
             turn_lease_seconds=_float(env, "BILLBOT_TURN_LEASE_SECONDS", 15.0),
             recovery_sweep_seconds=_float(env, "BILLBOT_RECOVERY_SWEEP_SECONDS", 60.0),
             outbox_batch_size=_int(env, "BILLBOT_OUTBOX_BATCH_SIZE", 20),
+            alerts_every_seconds=_float(env, "BILLBOT_ALERTS_EVERY_SECONDS", 300.0),
             channels=_channels(env),
         )
         if checked:

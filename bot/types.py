@@ -103,3 +103,5 @@ class OutboundMessage:
     kind: str  # e.g. "bar_notice", "payment_received", "pin_locked"
     dedupe_key: str
     account_id: int | None = None
+    # Not before this moment (an alert waiting out the customer's quiet hours).
+    not_before: datetime | None = None

@@ -89,7 +89,7 @@ def services_lifespan(settings: Settings, injected: Services | None) -> Lifespan
             await sweeper.stop()
             await worker.stop()
             if scheduler is not None:
-                scheduler.shutdown(wait=False)
+                await scheduler.stop()
             if injected is None:
                 await services.close()
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy import Connection, case, func, select
@@ -29,7 +29,7 @@ from billing_client.errors import (
     NotFoundError,
 )
 from billing_client.interface import BillingClient
-from billing_client.sql import pin_guard, reads
+from billing_client.sql import alert_scan, pin_guard, reads
 from billing_client.sql.database import WRITE_INTENT
 from billing_client.sql.models import (
     Account,
@@ -284,6 +284,20 @@ class SqlBillingClient(BillingClient):
             return [ticket.to_dto() for ticket in tickets]
 
     # --- audit --------------------------------------------------------------------------------
+    async def alert_facts(
+        self, *, now: datetime, issued_since: date, due_until: date, usage_floor: int
+    ) -> dto.AlertFacts:
+        today = now.date()
+        return await self._read(
+            lambda connection: alert_scan.facts(
+                connection,
+                today=today,
+                issued_since=issued_since,
+                due_until=due_until,
+                floor=usage_floor,
+            )
+        )
+
     async def list_audit(self, *, limit: int = 50) -> list[dto.AuditEntry]:
         """Newest first."""
         async with self._reading() as session:

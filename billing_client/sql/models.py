@@ -215,6 +215,24 @@ class UsageCounter(Base):
     cycle_end: Mapped[date]  # inclusive
 
 
+class UsageRecord(Base):
+    """One imported usage record (`billbot usage import`), charged or not.
+
+    `source_id` (the record's hash) is unique: a counter grows only for records whose row here
+    is new, so importing the same file twice counts its usage once. `quantity` is in the
+    counter's unit (MB, min, msg); `kind` is the record's (roaming_data counts as data).
+    """
+
+    __tablename__ = "usage_records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[str] = mapped_column(String(64), unique=True)
+    line_id: Mapped[int] = _fk("lines.id")
+    kind: Mapped[str] = mapped_column(String(12))  # data | voice | sms | roaming_data
+    quantity: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime]
+
+
 class Charge(Base):
     """A rated charge (usage, roaming, one-off); `invoice_id IS NULL` means not billed yet."""
 

@@ -32,8 +32,11 @@ from bot.outbox.store import (
     by_provider_id,
     insert_ignore,
     insert_ignore_on,
+    known_keys,
     newest,
     row_values,
+    waiting_rows,
+    withdraw_rows,
 )
 from bot.store import suppressions
 from bot.store.models import OutboxMessage
@@ -98,6 +101,33 @@ class Outbox:
         if created:
             self.wake()
         return created
+
+    async def enqueue_many(self, messages: Sequence[OutboundMessage]) -> set[str]:
+        """Store every message not queued before (by dedupe key), in one transaction; the
+        dedupe keys that were new. Wakes the worker when any was."""
+        if not messages:
+            return set()
+        now = self._clock.now()
+        rows = [row_values(message, now=now) for message in messages]
+        async with self._sessions() as session, session.begin():
+            await claim_write_lock(session)
+            existing = await known_keys(session, [row["dedupe_key"] for row in rows])
+            fresh = [row for row in rows if row["dedupe_key"] not in existing]
+            await insert_ignore(session, fresh)
+        if fresh:
+            self.wake()
+        return {row["dedupe_key"] for row in fresh}
+
+    async def waiting(self, kinds: Sequence[str]) -> builtins.list[tuple[int, str]]:
+        """(id, dedupe key) of the rows of these kinds not sent yet."""
+        async with self._sessions() as session:
+            return await waiting_rows(session, kinds)
+
+    async def withdraw(self, ids: Sequence[int], *, reason: str) -> None:
+        """Never send these rows (they are stale): recorded as suppressed with `reason`."""
+        async with self._sessions() as session, session.begin():
+            await claim_write_lock(session)
+            await withdraw_rows(session, ids, reason=reason, now=self._clock.now())
 
     async def enqueue_message(self, message: OutboundMessage) -> bool:
         """The older name of `enqueue`, kept while callers move over."""

@@ -109,7 +109,7 @@ def row_values(message: OutboundMessage, *, now: datetime) -> dict[str, Any]:
         "account_id": message.account_id,
         "status": QUEUED,
         "attempts": 0,
-        "next_attempt_at": now,
+        "next_attempt_at": max(now, message.not_before or now),
         "created_at": now,
     }
 
@@ -307,6 +307,36 @@ def record_on(connection: Connection, row_id: int, token: str, values: dict[str,
     parameters = {f"v_{name}": value for name, value in values.items()}
     result = connection.execute(statement, {"r_id": row_id, "r_token": token, **parameters})
     return bool(result.rowcount)
+
+
+KEYS_CHUNK = 5000
+
+
+async def known_keys(session: AsyncSession, keys: Sequence[str]) -> set[str]:
+    """Which of these dedupe keys are stored already (looked up in chunks)."""
+    found: set[str] = set()
+    for start in range(0, len(keys), KEYS_CHUNK):
+        chunk = list(keys[start : start + KEYS_CHUNK])
+        query = select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(chunk))
+        found.update((await session.scalars(query)).all())
+    return found
+
+
+async def waiting_rows(session: AsyncSession, kinds: Sequence[str]) -> list[tuple[int, str]]:
+    query = select(OutboxMessage.id, OutboxMessage.dedupe_key).where(
+        OutboxMessage.kind.in_(list(kinds)), OutboxMessage.status.in_((QUEUED, RETRY))
+    )
+    return [(row.id, row.dedupe_key) for row in (await session.execute(query)).all()]
+
+
+async def withdraw_rows(
+    session: AsyncSession, ids: Sequence[int], *, reason: str, now: datetime
+) -> None:
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(list(ids)), OutboxMessage.status.in_((QUEUED, RETRY)))
+        .values(status=SUPPRESSED, last_error=reason, next_attempt_at=now)
+    )
 
 
 async def newest(session: AsyncSession, *, limit: int) -> list[OutboxEntry]:

@@ -155,3 +155,28 @@ class AddressLink(StoreBase):
     address: Mapped[str] = mapped_column(String(64))
     msisdn: Mapped[str] = mapped_column(String(20))
     linked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Lease(StoreBase):
+    """A named lease one process holds at a time (the scheduler's), until `expires_at`."""
+
+    __tablename__ = "bot_leases"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(80))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AlertSettings(StoreBase):
+    """A customer's choices about proactive alerts; no row means the defaults
+    (`bot.alerts.preferences`)."""
+
+    __tablename__ = "bot_alert_settings"
+
+    account_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str | None] = mapped_column(String(20), nullable=True)  # None: automatic
+    quiet_start: Mapped[str] = mapped_column(String(5))  # "21:00", the customer's local time
+    quiet_end: Mapped[str] = mapped_column(String(5))  # "08:00"
+    disabled: Mapped[list[Any]] = mapped_column(default=list)  # alert kinds turned off
+    usage_levels: Mapped[list[Any]] = mapped_column(default=list)  # percents, e.g. [80, 100]
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -35,7 +35,10 @@ FORBIDDEN = {
     "scheduler": {"intents", "web", "channels"},
 }
 # Entry points in bot/ that start the outer layers (never intents or concrete adapters).
-ENTRY_POINT_MAY_IMPORT = {"bot/cli.py": {"channels", "web", "scheduler"}}
+ENTRY_POINT_MAY_IMPORT = {
+    "bot/cli.py": {"channels", "web", "scheduler"},
+    "bot/cli_alerts.py": {"scheduler"},
+}
 # Modules only the composition root (and the package itself) may import.
 ROOT_ONLY_MODULES = {"billing_client.sql": "billing_client/", "intents": "intents/"}
 # Constructors of concrete adapters: called only by the composition root (and their package).

@@ -1,0 +1,216 @@
+"""Which alerts are due, for whom, when and where: pure decisions over one scan's facts.
+
+Each alert has a dedupe key (kind, account, period, threshold), so however often the scan
+runs, and however many schedulers run it, the outbox stores it once. An alert is **deferred**
+past the customer's quiet hours (non-urgent kinds) by its `not_before`, **skipped** when the
+customer turned that kind off or no channel reaches them, and otherwise **queued**.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
+
+from billing_client import Account, AlertFacts, InvoiceFact, LimitFact, UsageFact
+from bot import i18n
+from bot.alerts import texts
+from bot.alerts.preferences import DEFAULTS, AlertPreferences
+from bot.phones import display
+from bot.types import OutboundMessage, Reply
+
+BILL_READY, BILL_DUE, BILL_OVERDUE = "bill_ready", "bill_due", "bill_overdue"
+USAGE_THRESHOLD, BILL_LIMIT = "usage_threshold", "bill_limit"
+KINDS = (BILL_READY, BILL_DUE, BILL_OVERDUE, USAGE_THRESHOLD, BILL_LIMIT)
+URGENT: frozenset[str] = frozenset()  # barring and security notices (sent by their flows)
+DUE_DAYS = (3, 1)  # reminders this many days before the due date
+OVERDUE_DAYS = (1, 8, 15, 22)  # the day after, then weekly, four at most
+READY_DAYS = 3  # a new bill is announced within this many days of being issued
+LINK_DAYS = 7  # how long after a new bill its link is sent
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the scan did with one alert: queued (with `message`), deferred, or skipped."""
+
+    kind: str
+    account_id: int
+    key: str
+    outcome: str  # "queued" | "deferred" | "skipped" | "already queued"
+    why: str = ""
+    message: OutboundMessage | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What every alert of one scan shares."""
+
+    now: datetime
+    operator: str
+    invoices_url: Callable[[int], str]  # the signed invoice-list link of an account
+
+
+@dataclass(frozen=True, slots=True)
+class _Due:
+    """One alert that is due, before channel and quiet hours are applied."""
+
+    kind: str
+    account: Account
+    key: str
+    text: str
+
+
+def plan(
+    facts: AlertFacts,
+    preferences: Mapping[int, AlertPreferences],
+    reach: Mapping[int, tuple[str, str]],
+    context: Context,
+) -> list[Decision]:
+    """Every alert due in `facts`; `reach` is where each account is reached (channel, address)."""
+    decisions = []
+    for due in _due(facts, preferences, context):
+        prefs = preferences.get(due.account.id, DEFAULTS)
+        decisions.append(_decide(due, prefs, reach.get(due.account.id), context.now))
+    return decisions
+
+
+def scan_window(now: datetime) -> tuple[date, date]:
+    """(issued since, due until) the scan asks billing for, wide enough for every zone."""
+    today = now.date()
+    return today - timedelta(days=READY_DAYS + 1), today + timedelta(days=max(DUE_DAYS) + 1)
+
+
+def usage_floor(preferences: Iterable[AlertPreferences]) -> int:
+    """The lowest usage level anybody asked for (the scan's floor)."""
+    return min((min(p.usage_levels) for p in preferences if p.usage_levels), default=80)
+
+
+# --- what is due -----------------------------------------------------------------------------
+def _due(
+    facts: AlertFacts, preferences: Mapping[int, AlertPreferences], context: Context
+) -> Iterator[_Due]:
+    for invoice in facts.invoices:
+        account = facts.accounts.get(invoice.account_id)
+        if account is not None:
+            yield from _invoice_alerts(invoice, account, context)
+    for usage in facts.usage:
+        account = facts.accounts.get(usage.account_id)
+        prefs = preferences.get(usage.account_id, DEFAULTS)
+        if account is not None:
+            yield from _usage_alerts(usage, account, prefs.usage_levels, context)
+    for limit in facts.limits:
+        account = facts.accounts.get(limit.account_id)
+        if account is not None:
+            yield from _limit_alerts(limit, account, context)
+
+
+def _invoice_alerts(invoice: InvoiceFact, account: Account, context: Context) -> Iterator[_Due]:
+    today = _local(context.now, account).date()
+    values = {
+        "operator": context.operator,
+        "number": invoice.number,
+        "amount": invoice.amount_due.format(account.locale),
+        "due": format_date(invoice.due_on, format="long", locale=account.locale),
+    }
+    base = f"{account.id}:{invoice.number}"
+    if 0 <= (today - invoice.issued_on).days < READY_DAYS:
+        link = context.invoices_url(account.id)
+        text = i18n.say(texts.BILL_READY, account.locale, link=link, **values)
+        yield _Due(BILL_READY, account, f"alert:{BILL_READY}:{base}", text)
+    days_left = (invoice.due_on - today).days
+    if days_left in DUE_DAYS:
+        when = i18n.plural(texts.DUE_WHEN, account.locale, days_left, due=values["due"])
+        text = i18n.say(texts.BILL_DUE, account.locale, when=when, **values)
+        yield _Due(BILL_DUE, account, f"alert:{BILL_DUE}:{base}:{days_left}", text)
+    if -days_left in OVERDUE_DAYS:
+        text = i18n.say(texts.BILL_OVERDUE, account.locale, **values)
+        yield _Due(BILL_OVERDUE, account, f"alert:{BILL_OVERDUE}:{base}:{-days_left}", text)
+
+
+def _usage_alerts(
+    usage: UsageFact, account: Account, levels: Sequence[int], context: Context
+) -> Iterator[_Due]:
+    crossed = [level for level in levels if usage.percent_used >= level]
+    if not crossed:
+        return
+    level = max(crossed)  # one alert, the highest level crossed: never 80 % and 100 % together
+    locale = account.locale
+    text = i18n.say(
+        texts.USAGE,
+        locale,
+        operator=context.operator,
+        number=display(usage.msisdn),
+        percent=usage.percent_used,
+        kind=i18n.say(texts.KINDS.get(usage.kind, {"en": usage.kind}), locale),
+        used=_amount(usage.used, usage.unit),
+        allowance=_amount(usage.allowance, usage.unit),
+        renews=format_date(usage.cycle_end + timedelta(days=1), format="long", locale=locale),
+    )
+    period = f"{usage.line_id}:{usage.kind}:{usage.cycle_start.isoformat()}"
+    key = f"alert:{USAGE_THRESHOLD}:{account.id}:{period}:{level}"
+    yield _Due(USAGE_THRESHOLD, account, key, text)
+
+
+def _limit_alerts(limit: LimitFact, account: Account, context: Context) -> Iterator[_Due]:
+    reached = limit.percent_used >= 100
+    level = 100 if reached else limit.alert_percent
+    values = {
+        "operator": context.operator,
+        "unbilled": limit.unbilled.format(account.locale),
+        "limit": limit.limit.format(account.locale),
+        "percent": limit.percent_used,
+    }
+    text = i18n.say(texts.LIMIT_REACHED if reached else texts.LIMIT_NEAR, account.locale, **values)
+    period = _local(context.now, account).strftime("%Y-%m")
+    yield _Due(BILL_LIMIT, account, f"alert:{BILL_LIMIT}:{account.id}:{period}:{level}", text)
+
+
+# --- when and where --------------------------------------------------------------------------
+def _decide(
+    due: _Due, prefs: AlertPreferences, reach: tuple[str, str] | None, now: datetime
+) -> Decision:
+    account = due.account
+    if not prefs.wants(due.kind):
+        return Decision(due.kind, account.id, due.key, "skipped", "turned off by the customer")
+    if reach is None:
+        return Decision(due.kind, account.id, due.key, "skipped", "no channel reaches them")
+    channel, address = reach
+    not_before = None if due.kind in URGENT else next_allowed(now, account, prefs)
+    message = OutboundMessage(
+        channel=channel,
+        address=address,
+        replies=(Reply(text=due.text),),
+        kind=due.kind,
+        dedupe_key=due.key[:160],
+        account_id=account.id,
+        not_before=not_before,
+    )
+    if not_before is not None:
+        why = f"quiet hours: at {not_before.astimezone(ZoneInfo(account.timezone)):%H:%M} local"
+        return Decision(due.kind, account.id, due.key, "deferred", why, message)
+    return Decision(due.kind, account.id, due.key, "queued", f"by {channel}", message)
+
+
+def next_allowed(now: datetime, account: Account, prefs: AlertPreferences) -> datetime | None:
+    """None when `now` is outside the customer's quiet hours, else when they end (local)."""
+    local = _local(now, account)
+    if not prefs.quiet_at(local.time()):
+        return None
+    end = datetime.combine(local.date(), prefs.quiet_end, tzinfo=local.tzinfo)
+    if end <= local:
+        end = datetime.combine(local.date() + timedelta(days=1), prefs.quiet_end)
+        end = end.replace(tzinfo=local.tzinfo)  # zoneinfo picks the right offset (DST)
+    return end
+
+
+def _local(now: datetime, account: Account) -> datetime:
+    return now.astimezone(ZoneInfo(account.timezone))
+
+
+def _amount(value: int, unit: str) -> str:
+    if unit == "MB":
+        return f"{value / 1024:.1f} GB"
+    return f"{value} {unit}"

@@ -1,0 +1,128 @@
+"""The alert scan: read the facts, plan the alerts, queue them once, withdraw stale reminders.
+
+`AlertService.run_once(now)` is what the scheduler's job and `billbot alerts run-once` call.
+Reads are set-based (`BillingClient.alert_facts`); the plan is pure (`bot.alerts.planner`);
+alerts are queued through the outbox with their dedupe keys, so a second scan, or a second
+scheduler, queues nothing twice. A bill reminder still waiting (quiet hours) whose bill was
+paid meanwhile is withdrawn before it goes out.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from billing_client import AlertFacts, BillingClient
+from bot.addresses import AddressBook
+from bot.alerts.planner import (
+    BILL_DUE,
+    BILL_OVERDUE,
+    Context,
+    Decision,
+    plan,
+    scan_window,
+)
+from bot.alerts.preferences import DEFAULTS, AlertPreferences, AlertSettingsStore
+from bot.clock import Clock
+from bot.outbox import Outbox
+
+log = logging.getLogger(__name__)
+USAGE_FLOOR = 50  # the lowest usage level a customer may choose
+REMINDERS = (BILL_DUE, BILL_OVERDUE)
+
+
+class AlertService:
+    def __init__(
+        self,
+        *,
+        billing: BillingClient,
+        outbox: Outbox,
+        settings: AlertSettingsStore,
+        addresses: AddressBook | None,
+        invoices_url: Callable[[int], str],
+        operator: str,
+        clock: Clock,
+    ) -> None:
+        self._billing = billing
+        self._outbox = outbox
+        self._settings = settings
+        self._addresses = addresses
+        self._invoices_url = invoices_url
+        self._operator = operator
+        self._clock = clock
+
+    async def run_once(
+        self, now: datetime | None = None, *, dry_run: bool = False
+    ) -> list[Decision]:
+        """Every alert due at `now`: queued (deferred past quiet hours) or skipped, and why."""
+        now = now or self._clock.now()
+        issued_since, due_until = scan_window(now)
+        facts = await self._billing.alert_facts(
+            now=now, issued_since=issued_since, due_until=due_until, usage_floor=USAGE_FLOOR
+        )
+        preferences = await self._settings.get_many(facts.accounts)
+        reach = await self._reach(facts, preferences)
+        context = Context(now, self._operator, self._invoices_url)
+        decisions = plan(facts, preferences, reach, context)
+        if dry_run:
+            return decisions
+        await self._withdraw_paid_reminders(facts, now)
+        return await self._queue(decisions)
+
+    async def _queue(self, decisions: list[Decision]) -> list[Decision]:
+        messages = [d.message for d in decisions if d.message is not None]
+        new = await self._outbox.enqueue_many(messages)
+        queued = []
+        for decision in decisions:
+            if decision.message is not None and decision.message.dedupe_key not in new:
+                decision = Decision(
+                    decision.kind, decision.account_id, decision.key, "already queued"
+                )
+            queued.append(decision)
+        log.info("alerts: %d queued or deferred", len(new))
+        return queued
+
+    async def _withdraw_paid_reminders(self, facts: AlertFacts, now: datetime) -> None:
+        """Reminders waiting to go whose bill is no longer open (paid, voided): withdrawn."""
+        still_open = {f"{f.account_id}:{f.number}" for f in facts.invoices}
+        waiting = await self._outbox.waiting(REMINDERS)
+        stale = [row_id for row_id, key in waiting if _invoice_of(key) not in still_open]
+        if stale:
+            await self._outbox.withdraw(stale, reason="superseded: the bill is no longer open")
+
+    async def _reach(
+        self, facts: AlertFacts, preferences: Mapping[int, AlertPreferences]
+    ) -> dict[int, tuple[str, str]]:
+        """Where each account is told: its chosen channel, else its own number by SMS, else
+        email."""
+        reach = {}
+        for account_id, account in facts.accounts.items():
+            phone = facts.phones.get(account_id)
+            chosen = preferences.get(account_id, DEFAULTS).channel
+            where = await self._chosen(chosen, phone, account.email)
+            if where is not None:
+                reach[account_id] = where
+        return reach
+
+    async def _chosen(
+        self, channel: str | None, phone: str | None, email: str
+    ) -> tuple[str, str] | None:
+        if channel == "email":
+            return "email", email
+        if channel == "telegram" and phone is not None and self._addresses is not None:
+            chats = await self._addresses.addresses_of(phone)
+            telegram = [address for kind, address in chats if kind == "telegram"]
+            if telegram:
+                return "telegram", telegram[0]
+        if channel in ("sms", "whatsapp") and phone is not None:
+            return channel, phone
+        if phone is not None:
+            return "sms", phone
+        return ("email", email) if email else None
+
+
+def _invoice_of(key: str) -> str:
+    """ "alert:bill_due:7:INV-0001:3" → "7:INV-0001"."""
+    parts = key.split(":")
+    return ":".join(parts[2:4])

@@ -1,0 +1,46 @@
+"""The alerts' words, in English and Spanish (one place, as the chat's replies are).
+
+Short and transactional: most fit one SMS segment; none sells anything (a WhatsApp utility
+template must not).
+"""
+
+from __future__ import annotations
+
+BILL_READY = {
+    "en": "{operator}: your bill {number} for {amount} is ready, due {due}. See it: {link}",
+    "es": "{operator}: tu factura {number} de {amount} está lista, vence el {due}. Verla: {link}",
+}
+BILL_DUE = {
+    "en": "{operator}: your bill of {amount} is due {when}. Reply PAY for a payment link.",
+    "es": "{operator}: tu factura de {amount} vence {when}. Responde PAGAR para pagarla.",
+}
+DUE_WHEN = {
+    "en": {"one": "tomorrow ({due})", "other": "in {count} days ({due})"},
+    "es": {"one": "mañana ({due})", "other": "en {count} días ({due})"},
+}
+BILL_OVERDUE = {
+    "en": "{operator}: your bill of {amount} was due {due} and is still open. Reply PAY for a "
+    "payment link.",
+    "es": "{operator}: tu factura de {amount} venció el {due} y sigue pendiente. Responde PAGAR "
+    "para pagarla.",
+}
+USAGE = {
+    "en": "{operator}: {number} has used {percent}% of its {kind} this cycle ({used} of "
+    "{allowance}). It renews {renews}.",
+    "es": "{operator}: el {number} ha usado el {percent}% de sus {kind} de este ciclo ({used} de "
+    "{allowance}). Se renueva el {renews}.",
+}
+KINDS = {
+    "data": {"en": "data", "es": "datos"},
+    "voice": {"en": "minutes", "es": "minutos"},
+    "sms": {"en": "texts", "es": "SMS"},
+}
+LIMIT_NEAR = {
+    "en": "{operator}: your charges this cycle are {unbilled}, {percent}% of your {limit} limit.",
+    "es": "{operator}: tus cargos de este ciclo son {unbilled}, el {percent}% de tu límite de "
+    "{limit}.",
+}
+LIMIT_REACHED = {
+    "en": "{operator}: your charges this cycle ({unbilled}) have reached your {limit} limit.",
+    "es": "{operator}: tus cargos de este ciclo ({unbilled}) han alcanzado tu límite de {limit}.",
+}
