@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Collection
 from datetime import date, datetime
 
 from billing_client.types import (
@@ -136,10 +137,17 @@ class BillingClient(ABC):
 
     # --- proactive alerts ---------------------------------------------------------------------
     async def alert_facts(
-        self, *, now: datetime, issued_since: date, due_until: date, usage_floor: int
+        self,
+        *,
+        now: datetime,
+        issued_since: date,
+        due_until: date,
+        usage_floor: int,
+        account_ids: Collection[int] | None = None,
     ) -> AlertFacts:
         """What the alert scan looks at, read set-based: open invoices issued on or after
         `issued_since` or due on or before `due_until`; current-cycle allowances used to at
-        least `usage_floor` percent; spending caps reached to their alert level. A billing
-        system that cannot tell sends no scheduled alerts (the default)."""
+        least `usage_floor` percent; spending caps reached to their alert level. Only these
+        accounts' when `account_ids` is given (an event's). A billing system that cannot tell
+        sends no scheduled alerts (the default)."""
         return AlertFacts()

@@ -239,6 +239,14 @@ class LimitFact:
     limit: Money
     unbilled: Money
     alert_percent: int  # the customer's warning level (80 by default)
+    bar: bool = False  # the customer opted in to barring chargeable usage at 100 %
+    consent_until: date | None = None  # CONTINUE: no cap bar until this day (inclusive)
+    cycle_start: date | None = None  # the bill cycle the unbilled charges belong to
+    cycle_end: date | None = None
+
+    def consented_on(self, day: date) -> bool:
+        """Whether the customer's CONTINUE still covers `day`."""
+        return self.consent_until is not None and day <= self.consent_until
 
     @property
     def percent_used(self) -> int:

@@ -202,6 +202,7 @@ def build_engine(
     *,
     addresses: AddressBook | None = None,
     codes: OneTimeCodes | None = None,
+    alert_settings: AlertSettingsStore | None = None,
 ) -> ConversationEngine:
     """The conversation engine over the registry's intents and the bot's own tables."""
     registry = default_registry()
@@ -226,6 +227,7 @@ def build_engine(
         clock=clock,
         addresses=addresses,
         codes=codes,
+        alert_settings=alert_settings,
     )
 
 
@@ -365,6 +367,7 @@ async def build_services(
     _log_delivery(settings, outbox)
     nlu = nlu or build_nlu(settings)
     addresses = SqlAddressBook(sessions, transactions)
+    alert_settings = AlertSettingsStore(sessions)
     engine = build_engine(
         settings,
         transactions,
@@ -375,6 +378,7 @@ async def build_services(
         clock,
         addresses=addresses,
         codes=codes,
+        alert_settings=alert_settings,
     )
     return Services(
         settings=settings,
@@ -388,7 +392,7 @@ async def build_services(
         outbox=outbox,
         conversations=engine,
         inbox=build_inbox(engine, outbox, clock),
-        alerts=build_alerts(settings, billing, outbox, sessions, addresses, links, clock),
+        alerts=build_alerts(settings, billing, outbox, alert_settings, addresses, links, clock),
         channels=channels.by_webhook,
         closers=channels.closers,
     )
@@ -398,7 +402,7 @@ def build_alerts(
     settings: Settings,
     billing: BillingClient,
     outbox: Outbox,
-    sessions: async_sessionmaker[AsyncSession],
+    alert_settings: AlertSettingsStore,
     addresses: AddressBook,
     links: LinkSigner,
     clock: Clock,
@@ -407,7 +411,7 @@ def build_alerts(
     return AlertService(
         billing=billing,
         outbox=outbox,
-        settings=AlertSettingsStore(sessions),
+        settings=alert_settings,
         addresses=addresses,
         invoices_url=links.invoices_url,
         operator=settings.channels.operator_name,

@@ -15,6 +15,7 @@ from typing import Literal, Protocol
 
 from billing_client import Account, BillingClient
 from bot.addresses import AddressBook
+from bot.alerts.preferences import AlertSettingsStore
 from bot.clock import Clock
 from bot.compliance import Operator, Outcome, decide
 from bot.errors import is_transient, messages_for
@@ -100,6 +101,7 @@ class ConversationEngine:
         addresses: AddressBook | None = None,
         codes: OneTimeCodes | None = None,
         operator: Operator | None = None,
+        alert_settings: AlertSettingsStore | None = None,
     ) -> None:
         self._billing = billing
         self._nlu = nlu
@@ -113,6 +115,7 @@ class ConversationEngine:
         self._clock = clock
         self._addresses = addresses
         self._codes = codes
+        self._alert_settings = alert_settings
         self._operator = operator or Operator(
             settings.channels.operator_name, settings.channels.support_contact
         )
@@ -223,6 +226,7 @@ class ConversationEngine:
             now=now,
             addresses=self._addresses,
             codes=self._codes,
+            alert_settings=self._alert_settings,
         )
 
     async def _finish(self, claim: OpenTurn, result: TurnResult, now: datetime) -> None:

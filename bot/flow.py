@@ -13,6 +13,7 @@ from babel.dates import format_date, format_time
 from billing_client import Account, BillingClient, Money
 from bot import i18n
 from bot.addresses import AddressBook
+from bot.alerts.preferences import AlertSettingsStore
 from bot.i18n import Messages, PluralMessages
 from bot.links import LinkSigner
 from bot.otp import OneTimeCodes
@@ -86,6 +87,7 @@ class TurnContext:
     outgoing: list[OutboundMessage] = field(default_factory=list)
     addresses: AddressBook | None = None  # channel addresses linked to phone numbers
     codes: OneTimeCodes | None = None  # one-time codes, derived and never stored
+    alert_settings: AlertSettingsStore | None = None  # the customer's alert choices
 
     @property
     def locale(self) -> str:

@@ -11,9 +11,10 @@ from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, bindparam, func, or_, select
+from sqlalchemy import BindParameter, Connection, Table, and_, bindparam, func, or_, select
 
 from billing_client import types as dto
+from billing_client.sql.cycles import bill_cycle
 from billing_client.sql.direct import rows
 from billing_client.sql.models import Account, Charge, Invoice, Line, UsageCounter, account_dto
 
@@ -67,6 +68,8 @@ _CAPS = (
         _ACCOUNTS.c.currency,
         _ACCOUNTS.c.bill_limit_minor,
         func.coalesce(_ACCOUNTS.c.bill_limit_alert_percent, 100).label("alert_percent"),
+        _ACCOUNTS.c.bill_limit_action,
+        _ACCOUNTS.c.bill_limit_consent_until,
         _UNBILLED.label("unbilled_minor"),
     )
     .join(_CHARGES, and_(_CHARGES.c.account_id == _ACCOUNTS.c.id, _CHARGES.c.invoice_id.is_(None)))
@@ -76,12 +79,19 @@ _CAPS = (
         _ACCOUNTS.c.currency,
         _ACCOUNTS.c.bill_limit_minor,
         _ACCOUNTS.c.bill_limit_alert_percent,
+        _ACCOUNTS.c.bill_limit_action,
+        _ACCOUNTS.c.bill_limit_consent_until,
+        _ACCOUNTS.c.bill_cycle_day,
     )
     .having(
         _ACCOUNTS.c.bill_limit_minor * func.coalesce(_ACCOUNTS.c.bill_limit_alert_percent, 100)
         <= _UNBILLED * 100
     )
 )
+_ONLY: BindParameter[int] = bindparam("only", expanding=True)  # an event's accounts
+_SOME_INVOICES = _OPEN_INVOICES.where(_INVOICES.c.account_id.in_(_ONLY))
+_SOME_ALLOWANCES = _ALLOWANCES.where(_LINES.c.account_id.in_(_ONLY))
+_SOME_CAPS = _CAPS.where(_ACCOUNTS.c.id.in_(_ONLY))
 _ACCOUNTS_BY_ID = select(_ACCOUNTS).where(_ACCOUNTS.c.id.in_(bindparam("ids", expanding=True)))
 _LINES_BY_ACCOUNT = (
     select(_LINES.c.account_id, _LINES.c.msisdn, _LINES.c.holder_name)
@@ -91,22 +101,37 @@ _LINES_BY_ACCOUNT = (
 
 
 def facts(
-    connection: Connection, *, today: date, issued_since: date, due_until: date, floor: int
+    connection: Connection,
+    *,
+    today: date,
+    issued_since: date,
+    due_until: date,
+    floor: int,
+    accounts: Sequence[int] | None = None,
 ) -> dto.AlertFacts:
-    """The scan's facts as of `today` (UTC: the bot applies each customer's own day)."""
+    """The scan's facts as of `today` (UTC: the bot applies each customer's own day); only
+    `accounts`' when given."""
     window = {"issued_since": issued_since, "due_until": due_until}
-    invoices = tuple(_invoice(row) for row in rows(connection, _OPEN_INVOICES, window))
-    usage = tuple(
-        _usage(row) for row in rows(connection, _ALLOWANCES, {"today": today, "floor": floor})
-    )
-    limits = tuple(_limit(row) for row in connection.execute(_CAPS).all())
+    usage_window = {"today": today, "floor": floor}
+    if accounts is None:
+        invoice_rows = rows(connection, _OPEN_INVOICES, window)
+        usage_rows = rows(connection, _ALLOWANCES, usage_window)
+        cap_rows = connection.execute(_CAPS).all()
+    else:
+        only = {"only": list(accounts)}
+        invoice_rows = connection.execute(_SOME_INVOICES, {**window, **only}).all()
+        usage_rows = connection.execute(_SOME_ALLOWANCES, {**usage_window, **only}).all()
+        cap_rows = connection.execute(_SOME_CAPS, only).all()
+    invoices = tuple(_invoice(row) for row in invoice_rows)
+    usage = tuple(_usage(row) for row in usage_rows)
+    limits = tuple(_limit(row, today) for row in cap_rows)
     named = {
         *(f.account_id for f in invoices),
         *(f.account_id for f in usage),
         *(f.account_id for f in limits),
     }
-    accounts, phones = _accounts(connection, sorted(named))
-    return dto.AlertFacts(invoices, usage, limits, accounts, phones)
+    found, phones = _accounts(connection, sorted(named))
+    return dto.AlertFacts(invoices, usage, limits, found, phones)
 
 
 def _accounts(
@@ -156,11 +181,16 @@ def _usage(row: Any) -> dto.UsageFact:
     )
 
 
-def _limit(row: Any) -> dto.LimitFact:
+def _limit(row: Any, today: date) -> dto.LimitFact:
     currency = row.currency
+    cycle_start, cycle_end = bill_cycle(today, int(row.bill_cycle_day))
     return dto.LimitFact(
         row.id,
         dto.Money(int(row.bill_limit_minor), currency),
         dto.Money(int(row.unbilled_minor), currency),
         int(row.alert_percent),
+        bar=row.bill_limit_action == "bar",
+        consent_until=row.bill_limit_consent_until,
+        cycle_start=cycle_start,
+        cycle_end=cycle_end,
     )

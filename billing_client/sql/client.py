@@ -11,7 +11,7 @@ PostgreSQL, BEGIN IMMEDIATE on SQLite), so the usual replay never reaches the co
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
 from typing import TypeVar
@@ -285,9 +285,16 @@ class SqlBillingClient(BillingClient):
 
     # --- audit --------------------------------------------------------------------------------
     async def alert_facts(
-        self, *, now: datetime, issued_since: date, due_until: date, usage_floor: int
+        self,
+        *,
+        now: datetime,
+        issued_since: date,
+        due_until: date,
+        usage_floor: int,
+        account_ids: Collection[int] | None = None,
     ) -> dto.AlertFacts:
         today = now.date()
+        only = None if account_ids is None else sorted(account_ids)
         return await self._read(
             lambda connection: alert_scan.facts(
                 connection,
@@ -295,6 +302,7 @@ class SqlBillingClient(BillingClient):
                 issued_since=issued_since,
                 due_until=due_until,
                 floor=usage_floor,
+                accounts=only,
             )
         )
 

@@ -133,6 +133,8 @@ class Account(Base):
     pin_locked_until: Mapped[datetime | None]
     bill_limit_minor: Mapped[int | None] = _money(nullable=True)
     bill_limit_alert_percent: Mapped[int | None] = mapped_column(Integer)
+    bill_limit_action: Mapped[str | None] = mapped_column(String(10))  # NULL: "notice"; "bar"
+    bill_limit_consent_until: Mapped[date | None]  # CONTINUE: no cap bar until then
     created_at: Mapped[datetime]
 
     lines: Mapped[list[Line]] = relationship(

@@ -19,7 +19,6 @@ few IN queries, never one query a row.
 
 from __future__ import annotations
 
-import calendar
 import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -34,6 +33,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tqdm import tqdm
 
+from billing_client.sql.cycles import bill_cycle
 from billing_client.sql.database import WRITE_INTENT
 from billing_client.sql.models import (
     Account,
@@ -388,25 +388,6 @@ def _new_cycle(day: date, cycle_day: int, others: Iterable[_Cycle]) -> tuple[dat
         elif other.start > day:
             end = min(end, other.start - timedelta(days=1))
     return start, end
-
-
-def bill_cycle(day: date, cycle_day: int) -> tuple[date, date]:
-    """The monthly cycle (start, inclusive end) holding `day` for an account billed on
-    `cycle_day`; in shorter months the cycle starts on their last day (31 → 28 Feb)."""
-    start = _day_of_month(day.year, day.month, cycle_day)
-    if start > day:
-        start = _day_of_month(*_month_step(day.year, day.month, -1), cycle_day)
-    following = _day_of_month(*_month_step(start.year, start.month, 1), cycle_day)
-    return start, following - timedelta(days=1)
-
-
-def _day_of_month(year: int, month: int, day: int) -> date:
-    return date(year, month, min(day, calendar.monthrange(year, month)[1]))
-
-
-def _month_step(year: int, month: int, step: int) -> tuple[int, int]:
-    index = year * 12 + month - 1 + step
-    return index // 12, index % 12 + 1
 
 
 def _create_counters(

@@ -10,7 +10,7 @@ paid meanwhile is withdrawn before it goes out.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 
 from billing_client import AlertFacts, BillingClient
@@ -53,13 +53,22 @@ class AlertService:
         self._clock = clock
 
     async def run_once(
-        self, now: datetime | None = None, *, dry_run: bool = False
+        self,
+        now: datetime | None = None,
+        *,
+        dry_run: bool = False,
+        account_ids: Collection[int] | None = None,
     ) -> list[Decision]:
-        """Every alert due at `now`: queued (deferred past quiet hours) or skipped, and why."""
+        """Every alert due at `now`: queued (deferred past quiet hours) or skipped, and why;
+        only `account_ids`' alerts when given (an event about them just came in)."""
         now = now or self._clock.now()
         issued_since, due_until = scan_window(now)
         facts = await self._billing.alert_facts(
-            now=now, issued_since=issued_since, due_until=due_until, usage_floor=USAGE_FLOOR
+            now=now,
+            issued_since=issued_since,
+            due_until=due_until,
+            usage_floor=USAGE_FLOOR,
+            account_ids=account_ids,
         )
         preferences = await self._settings.get_many(facts.accounts)
         reach = await self._reach(facts, preferences)
@@ -67,7 +76,7 @@ class AlertService:
         decisions = plan(facts, preferences, reach, context)
         if dry_run:
             return decisions
-        await self._withdraw_paid_reminders(facts, now)
+        await self._withdraw_paid_reminders(facts, account_ids)
         return await self._queue(decisions)
 
     async def _queue(self, decisions: list[Decision]) -> list[Decision]:
@@ -83,11 +92,18 @@ class AlertService:
         log.info("alerts: %d queued or deferred", len(new))
         return queued
 
-    async def _withdraw_paid_reminders(self, facts: AlertFacts, now: datetime) -> None:
-        """Reminders waiting to go whose bill is no longer open (paid, voided): withdrawn."""
+    async def _withdraw_paid_reminders(
+        self, facts: AlertFacts, account_ids: Collection[int] | None
+    ) -> None:
+        """Reminders waiting to go whose bill is no longer open (paid, voided): withdrawn; only
+        `account_ids`' when the scan was about them."""
         still_open = {f"{f.account_id}:{f.number}" for f in facts.invoices}
-        waiting = await self._outbox.waiting(REMINDERS)
-        stale = [row_id for row_id, key in waiting if _invoice_of(key) not in still_open]
+        scope = None if account_ids is None else {str(a) for a in account_ids}
+        stale = [
+            row_id
+            for row_id, key in await self._outbox.waiting(REMINDERS)
+            if _invoice_of(key) not in still_open and (scope is None or _account_of(key) in scope)
+        ]
         if stale:
             await self._outbox.withdraw(stale, reason="superseded: the bill is no longer open")
 
@@ -120,6 +136,11 @@ class AlertService:
         if phone is not None:
             return "sms", phone
         return ("email", email) if email else None
+
+
+def _account_of(key: str) -> str:
+    """ "alert:bill_due:7:INV-0001:3" → "7"."""
+    return key.split(":")[2]
 
 
 def _invoice_of(key: str) -> str:

@@ -180,3 +180,19 @@ class AlertSettings(StoreBase):
     disabled: Mapped[list[Any]] = mapped_column(default=list)  # alert kinds turned off
     usage_levels: Mapped[list[Any]] = mapped_column(default=list)  # percents, e.g. [80, 100]
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class BillingEvent(StoreBase):
+    """An event a billing system pushed (`POST /api/events`), stored first by its id: a
+    replay finds the row and gets the same answer; `processed_at` is set once it was applied."""
+
+    __tablename__ = "bot_events"
+    __table_args__ = (UniqueConstraint("event_id", name="uq_bot_events_event_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(40))
+    body_sha256: Mapped[str] = mapped_column(String(64))  # the same id with another body: refused
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)

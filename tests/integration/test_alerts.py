@@ -107,6 +107,24 @@ async def test_an_opted_out_number_gets_no_alert(services: Services, clock: Fake
     assert row.status == "suppressed"
 
 
+async def test_a_scan_about_one_account_queues_only_its_alerts_and_withdraws_no_others(
+    services: Services, clock: FakeClock
+) -> None:
+    at_local_noon(clock)
+    clock.advance(days=7, hours=10)  # night: Alex's reminder waits for the morning
+    alex = await services.billing.find_account_by_msisdn(ALEX)
+    sam = await services.billing.find_account_by_msisdn(SAM)
+    assert alex is not None and sam is not None
+
+    about_alex = await services.alerts.run_once(account_ids={alex.id})
+    about_sam = await services.alerts.run_once(account_ids={sam.id})
+
+    assert {d.account_id for d in about_alex} == {alex.id}
+    assert all(d.account_id == sam.id for d in about_sam)
+    [alex_due] = [e for e in await services.outbox.list() if e.kind == "bill_due"]
+    assert alex_due.status == "queued"  # a scan about Sam leaves Alex's reminder alone
+
+
 async def test_two_scans_at_once_queue_each_alert_once(
     services: Services, clock: FakeClock
 ) -> None:

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from billing_client import Money
-from billing_client.sql.usage_import import bill_cycle
+from billing_client.sql.cycles import bill_cycle
 from billing_client.usage_csv import (
     COLUMNS,
     Problem,
