@@ -6,14 +6,18 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection
 from datetime import date, datetime
 
+from billing_client.errors import InvalidRequestError
 from billing_client.types import (
     Account,
     AlertFacts,
     AuditEntry,
     Balance,
     BarResult,
+    BillLimit,
+    CapBarResult,
     InvoiceDetail,
     InvoiceSummary,
+    LimitChange,
     Line,
     Money,
     Payment,
@@ -21,6 +25,8 @@ from billing_client.types import (
     Ticket,
     UsageCounter,
 )
+
+NO_CAPS = "spending limits are not available from this billing system"
 
 
 class BillingClient(ABC):
@@ -52,6 +58,14 @@ class BillingClient(ABC):
 
     @abstractmethod
     async def get_invoice(self, invoice_id: int, *, now: datetime) -> InvoiceDetail: ...
+
+    async def find_invoice(
+        self, account_id: int, number: str, *, now: datetime
+    ) -> InvoiceSummary | None:
+        """The account's issued (not draft) invoice with this number, or None (a billing
+        event names invoices by number). By default among the account's latest 24."""
+        invoices = await self.list_invoices(account_id, now=now, limit=24)
+        return next((invoice for invoice in invoices if invoice.number == number), None)
 
     @abstractmethod
     async def get_usage(self, account_id: int, *, now: datetime) -> list[UsageCounter]: ...
@@ -134,6 +148,33 @@ class BillingClient(ABC):
     # --- audit --------------------------------------------------------------------------------
     @abstractmethod
     async def list_audit(self, *, limit: int = 50) -> list[AuditEntry]: ...
+
+    # --- spending caps (bill-shock protection) -------------------------------------------------
+    # A billing system without spending caps keeps these defaults: the bot says caps are not
+    # available rather than pretending to set one.
+    async def get_bill_limit(self, account_id: int, *, now: datetime) -> BillLimit:
+        """The account's cap, its unbilled charges this cycle and the lines it bars."""
+        raise InvalidRequestError(NO_CAPS)
+
+    async def set_bill_limit(
+        self, account_id: int, change: LimitChange, *, actor: str, now: datetime
+    ) -> BillLimit:
+        """Set, change or remove the cap (audited); a cap bar that no longer applies (the cap
+        was raised past the charges, removed, or set to notice only) is lifted."""
+        raise InvalidRequestError(NO_CAPS)
+
+    async def continue_past_limit(
+        self, account_id: int, *, actor: str, now: datetime
+    ) -> BillLimit:
+        """The customer's CONTINUE: no cap bar until the end of the cycle, and the cap bars
+        there are lifted (audited). InvalidRequestError when the account has no cap."""
+        raise InvalidRequestError(NO_CAPS)
+
+    async def bar_over_limit(self, account_id: int, *, actor: str, now: datetime) -> CapBarResult:
+        """Bar chargeable usage on the account's lines when its cap is reached, the customer
+        chose barring and has not said CONTINUE this cycle (audited); otherwise nothing.
+        Idempotent: lines already barred are left as they are."""
+        raise InvalidRequestError(NO_CAPS)
 
     # --- proactive alerts ---------------------------------------------------------------------
     async def alert_facts(

@@ -178,6 +178,54 @@ class BarResult:
     replayed: bool = False
 
 
+LimitAction = Literal["notice", "bar"]
+
+
+@dataclass(frozen=True, slots=True)
+class BillLimit:
+    """An account's spending cap on unbilled charges (bill-shock protection) and where it
+    stands this cycle. `limit` None: no cap."""
+
+    account_id: int
+    limit: Money | None
+    alert_percent: int  # the warning level, 80 by default
+    action: LimitAction  # at 100 %: a notice only, or barring chargeable usage (opt-in)
+    consent_until: date | None  # the customer replied CONTINUE: no cap bar until this day
+    unbilled: Money
+    cycle_start: date
+    cycle_end: date
+    capped_lines: tuple[str, ...] = ()  # numbers whose chargeable usage the cap bars now
+
+    @property
+    def percent_used(self) -> int:
+        if self.limit is None or not self.limit.minor:
+            return 0
+        return int(self.unbilled.minor * 100 // self.limit.minor)
+
+    @property
+    def reached(self) -> bool:
+        return self.limit is not None and self.percent_used >= 100
+
+
+@dataclass(frozen=True, slots=True)
+class LimitChange:
+    """A change to the cap; None leaves that part as it is. `remove` drops the cap."""
+
+    limit: Money | None = None
+    action: LimitAction | None = None
+    alert_percent: int | None = None
+    remove: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CapBarResult:
+    """What the cap did when it was reached: the lines it barred now (none when they were
+    barred already, the customer consented, or the cap is not reached or not set to bar)."""
+
+    limit: BillLimit
+    barred: tuple[Line, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class Ticket:
     id: int

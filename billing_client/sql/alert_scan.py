@@ -70,6 +70,7 @@ _CAPS = (
         func.coalesce(_ACCOUNTS.c.bill_limit_alert_percent, 100).label("alert_percent"),
         _ACCOUNTS.c.bill_limit_action,
         _ACCOUNTS.c.bill_limit_consent_until,
+        _ACCOUNTS.c.bill_cycle_day,
         _UNBILLED.label("unbilled_minor"),
     )
     .join(_CHARGES, and_(_CHARGES.c.account_id == _ACCOUNTS.c.id, _CHARGES.c.invoice_id.is_(None)))

@@ -29,13 +29,13 @@ from billing_client.errors import (
     NotFoundError,
 )
 from billing_client.interface import BillingClient
-from billing_client.sql import alert_scan, pin_guard, reads
+from billing_client.sql import alert_scan, caps, pin_guard, reads
+from billing_client.sql.audit import audit
 from billing_client.sql.database import WRITE_INTENT
 from billing_client.sql.models import (
     Account,
     AuditLog,
     Barring,
-    Charge,
     Invoice,
     InvoiceItem,
     Line,
@@ -112,6 +112,21 @@ class SqlBillingClient(BillingClient):
             today = local_today(account.timezone, now)
             return [invoice.summary(today) for invoice in invoices]
 
+    async def find_invoice(
+        self, account_id: int, number: str, *, now: datetime
+    ) -> dto.InvoiceSummary | None:
+        """The account's issued (not draft) invoice with this number, or None."""
+        async with self._reading() as session:
+            account = await _account(session, account_id)
+            invoice = await session.scalar(
+                select(Invoice).where(
+                    Invoice.account_id == account_id,
+                    Invoice.number == number,
+                    Invoice.status != "draft",
+                )
+            )
+            return None if invoice is None else invoice.summary(local_today(account.timezone, now))
+
     async def get_invoice(self, invoice_id: int, *, now: datetime) -> dto.InvoiceDetail:
         async with self._reading() as session:
             invoice = await session.scalar(
@@ -163,7 +178,7 @@ class SqlBillingClient(BillingClient):
                 status="active",
             )
             session.add(link)
-            _audit(session, now, "billing", "payment_link_created", "invoice", invoice.id)
+            audit(session, now, "billing", "payment_link_created", "invoice", invoice.id)
             return link.to_dto(now)
 
     async def get_payment_link(self, link_id: str, *, now: datetime) -> dto.PaymentLink:
@@ -254,6 +269,37 @@ class SqlBillingClient(BillingClient):
         except sa_exc.IntegrityError:
             # Another request with this key, or for this line, committed first.
             return await self._replayed_bar(line_id, idempotency_key)
+
+    # --- spending caps ------------------------------------------------------------------------
+    async def get_bill_limit(self, account_id: int, *, now: datetime) -> dto.BillLimit:
+        async with self._reading() as session:
+            return await caps.read(session, await _account(session, account_id), now)
+
+    async def set_bill_limit(
+        self, account_id: int, change: dto.LimitChange, *, actor: str, now: datetime
+    ) -> dto.BillLimit:
+        async with self._writing() as session:
+            account = await _account(session, account_id, lock=True)
+            return await caps.set_limit(session, account, change, actor=actor, now=now)
+
+    async def continue_past_limit(
+        self, account_id: int, *, actor: str, now: datetime
+    ) -> dto.BillLimit:
+        async with self._writing() as session:
+            account = await _account(session, account_id, lock=True)
+            return await caps.consent(session, account, actor=actor, now=now)
+
+    async def bar_over_limit(
+        self, account_id: int, *, actor: str, now: datetime
+    ) -> dto.CapBarResult:
+        try:
+            async with self._writing() as session:
+                account = await _account(session, account_id, lock=True)
+                return await caps.bar_if_reached(session, account, actor=actor, now=now)
+        except sa_exc.IntegrityError:
+            # A concurrent scan barred these lines first (the cap bar's key or the one
+            # active bar per line): nothing more to bar.
+            return dto.CapBarResult(await self.get_bill_limit(account_id, now=now))
 
     # --- tickets ------------------------------------------------------------------------------
     async def create_ticket(
@@ -412,6 +458,9 @@ class SqlBillingClient(BillingClient):
         async with self._writing() as session:
             line = await _line(session, line_id, lock=True)
             earlier = await _barring_by_key(session, key) or await _active_barring(session, line)
+            if earlier is not None and _replaceable(earlier, key):
+                await _replace_cap_bar(session, earlier, actor, now)
+                earlier = None
             if earlier is not None:
                 return _replayed_bar_result(earlier, line, key)
             if line.status == "terminated":
@@ -419,7 +468,7 @@ class SqlBillingClient(BillingClient):
             barring = _new_barring(line, reason, key, actor, now)
             session.add(barring)
             await session.flush()
-            _audit(session, now, actor, "line_barred", "line", line.id, _bar_detail(barring))
+            audit(session, now, actor, "line_barred", "line", line.id, _bar_detail(barring))
             return dto.BarResult(barring.reference, line.to_dto(), now, created=True)
 
     async def _replayed_bar(self, line_id: int, key: str) -> dto.BarResult:
@@ -450,7 +499,7 @@ class SqlBillingClient(BillingClient):
             await session.flush()
             session.add(_first_message(ticket, description, now))
             actor = f"customer:{channel}"
-            _audit(session, now, actor, "ticket_opened", "ticket", ticket.id, ticket.reference)
+            audit(session, now, actor, "ticket_opened", "ticket", ticket.id, ticket.reference)
             return ticket.to_dto(created=True)
 
     async def _replayed_ticket(self, account_id: int, key: str) -> dto.Ticket:
@@ -498,15 +547,6 @@ async def _open_invoices(session: AsyncSession, account: Account) -> Sequence[In
         .order_by(Invoice.due_on, Invoice.id)
     )
     return rows.all()
-
-
-async def _unbilled_minor(session: AsyncSession, account_id: int) -> int:
-    total = await session.scalar(
-        select(func.coalesce(func.sum(Charge.amount_minor), 0)).where(
-            Charge.account_id == account_id, Charge.invoice_id.is_(None)
-        )
-    )
-    return int(total or 0)
 
 
 async def _prepaid_balance(session: AsyncSession, account: Account) -> dto.Money | None:
@@ -617,7 +657,7 @@ async def _store_payment(
         entity, entity_id = "account", payment.account_id
     else:
         entity, entity_id = "invoice", payment.invoice_id
-    _audit(session, payment.received_at, provider, "payment_received", entity, entity_id, detail)
+    audit(session, payment.received_at, provider, "payment_received", entity, entity_id, detail)
     return payment.to_dto(created=True)
 
 
@@ -649,6 +689,21 @@ def _new_barring(line: Line, reason: str, key: str, actor: str, now: datetime) -
         applied_at=now,
         idempotency_key=key,
     )
+
+
+def _replaceable(barring: Barring, key: str) -> bool:
+    """A lost-or-stolen (or full) bar asked for on a line the spending cap barred replaces the
+    cap bar, which only bars chargeable usage."""
+    return barring.type == caps.CAP_BAR and barring.idempotency_key != key
+
+
+async def _replace_cap_bar(
+    session: AsyncSession, barring: Barring, actor: str, now: datetime
+) -> None:
+    barring.lifted_at = now
+    detail = f"{barring.reference} {caps.CAP_BAR} replaced"
+    audit(session, now, actor, "line_unbarred", "line", barring.line_id, detail)
+    await session.flush()
 
 
 def _bar_detail(barring: Barring) -> str:
@@ -706,27 +761,6 @@ def _usage_dto(counter: UsageCounter, msisdn: str) -> dto.UsageCounter:
         allowance=counter.allowance,
         cycle_start=counter.cycle_start,
         cycle_end=counter.cycle_end,
-    )
-
-
-def _audit(
-    session: AsyncSession,
-    now: datetime,
-    actor: str,
-    action: str,
-    entity: str,
-    entity_id: int | str,
-    detail: str = "",
-) -> None:
-    session.add(
-        AuditLog(
-            at=now,
-            actor=actor[:80],
-            action=action,
-            entity=entity,
-            entity_id=str(entity_id),
-            detail=detail,
-        )
     )
 
 

@@ -8,6 +8,7 @@ customer turned that kind off or no channel reaches them, and otherwise **queued
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -15,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 
-from billing_client import Account, AlertFacts, InvoiceFact, LimitFact, UsageFact
+from billing_client import Account, AlertFacts, InvoiceFact, LimitFact, Money, UsageFact
 from bot import i18n
 from bot.alerts import texts
 from bot.alerts.preferences import DEFAULTS, AlertPreferences
@@ -24,8 +25,9 @@ from bot.types import OutboundMessage, Reply
 
 BILL_READY, BILL_DUE, BILL_OVERDUE = "bill_ready", "bill_due", "bill_overdue"
 USAGE_THRESHOLD, BILL_LIMIT = "usage_threshold", "bill_limit"
-KINDS = (BILL_READY, BILL_DUE, BILL_OVERDUE, USAGE_THRESHOLD, BILL_LIMIT)
-URGENT: frozenset[str] = frozenset()  # barring and security notices (sent by their flows)
+LINE_BARRED = "line_barred"  # the spending cap barred chargeable usage (the customer opted in)
+KINDS = (BILL_READY, BILL_DUE, BILL_OVERDUE, USAGE_THRESHOLD, BILL_LIMIT, LINE_BARRED)
+URGENT = frozenset({LINE_BARRED})  # go at once, quiet hours or not, to every channel
 DUE_DAYS = (3, 1)  # reminders this many days before the due date
 OVERDUE_DAYS = (1, 8, 15, 22)  # the day after, then weekly, four at most
 READY_DAYS = 3  # a new bill is announced within this many days of being issued
@@ -155,17 +157,40 @@ def _usage_alerts(
 
 
 def _limit_alerts(limit: LimitFact, account: Account, context: Context) -> Iterator[_Due]:
+    """The warning at the customer's level; at 100 % a notice, or — when they chose barring
+    and have not said CONTINUE this cycle — the cap bar's notice (the service bars first)."""
     reached = limit.percent_used >= 100
+    consented = limit.consented_on(_local(context.now, account).date())
+    if reached and limit.bar and consented:
+        return  # they chose to go on past the cap until the cycle ends
+    values = _limit_values(limit, account, context)
+    cycle = (limit.cycle_start or _local(context.now, account).date()).isoformat()
+    if reached and limit.bar:
+        text = i18n.say(texts.LIMIT_BARRED, account.locale, **values)
+        key = f"alert:{LINE_BARRED}:{account.id}:{cycle}:{limit.limit.minor}"
+        yield _Due(LINE_BARRED, account, key, text)
+        return
     level = 100 if reached else limit.alert_percent
-    values = {
+    text = i18n.say(texts.LIMIT_REACHED if reached else texts.LIMIT_NEAR, account.locale, **values)
+    yield _Due(BILL_LIMIT, account, f"alert:{BILL_LIMIT}:{account.id}:{cycle}:{level}", text)
+
+
+def _limit_values(limit: LimitFact, account: Account, context: Context) -> dict[str, object]:
+    end = limit.cycle_end or _local(context.now, account).date()
+    return {
         "operator": context.operator,
         "unbilled": limit.unbilled.format(account.locale),
         "limit": limit.limit.format(account.locale),
         "percent": limit.percent_used,
+        "end": format_date(end, format="long", locale=account.locale),
+        "raise_to": suggested_raise(limit.limit),
     }
-    text = i18n.say(texts.LIMIT_REACHED if reached else texts.LIMIT_NEAR, account.locale, **values)
-    period = _local(context.now, account).strftime("%Y-%m")
-    yield _Due(BILL_LIMIT, account, f"alert:{BILL_LIMIT}:{account.id}:{period}:{level}", text)
+
+
+def suggested_raise(limit: Money) -> int:
+    """A round new cap to offer ("RAISE 200" for a $150 cap): a third more, up to a 50."""
+    major = limit.amount
+    return int(math.ceil(major * 4 / 3 / 50) * 50)
 
 
 # --- when and where --------------------------------------------------------------------------
@@ -173,7 +198,7 @@ def _decide(
     due: _Due, prefs: AlertPreferences, reach: tuple[str, str] | None, now: datetime
 ) -> Decision:
     account = due.account
-    if not prefs.wants(due.kind):
+    if due.kind not in URGENT and not prefs.wants(due.kind):
         return Decision(due.kind, account.id, due.key, "skipped", "turned off by the customer")
     if reach is None:
         return Decision(due.kind, account.id, due.key, "skipped", "no channel reaches them")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Mapping
+from dataclasses import replace
 from datetime import datetime
 
 from billing_client import AlertFacts, BillingClient
@@ -18,6 +19,8 @@ from bot.addresses import AddressBook
 from bot.alerts.planner import (
     BILL_DUE,
     BILL_OVERDUE,
+    LINE_BARRED,
+    URGENT,
     Context,
     Decision,
     plan,
@@ -77,7 +80,8 @@ class AlertService:
         if dry_run:
             return decisions
         await self._withdraw_paid_reminders(facts, account_ids)
-        return await self._queue(decisions)
+        decisions = await self._enforce_caps(decisions, now)
+        return await self._queue(await self._everywhere(decisions, facts))
 
     async def _queue(self, decisions: list[Decision]) -> list[Decision]:
         messages = [d.message for d in decisions if d.message is not None]
@@ -91,6 +95,42 @@ class AlertService:
             queued.append(decision)
         log.info("alerts: %d queued or deferred", len(new))
         return queued
+
+    async def _enforce_caps(self, decisions: list[Decision], now: datetime) -> list[Decision]:
+        """The cap bar goes on before its notice is queued; a notice with nothing barred (the
+        customer said CONTINUE meanwhile, say) is dropped."""
+        enforced = []
+        for decision in decisions:
+            if decision.kind == LINE_BARRED and decision.message is not None:
+                result = await self._billing.bar_over_limit(
+                    decision.account_id, actor="alerts", now=now
+                )
+                if not result.limit.capped_lines:
+                    decision = _skipped(decision, "nothing to bar: consent or another bar")
+            enforced.append(decision)
+        return enforced
+
+    async def _everywhere(self, decisions: list[Decision], facts: AlertFacts) -> list[Decision]:
+        """Urgent alerts (a line barred) go to every verified channel of the holder: their
+        own number by SMS, the chosen channel and each linked chat."""
+        spread: list[Decision] = []
+        for decision in decisions:
+            if decision.kind in URGENT and decision.message is not None:
+                addresses = await self._verified(decision, facts)
+                spread.extend(_to(decision, channel, address) for channel, address in addresses)
+            else:
+                spread.append(decision)
+        return spread
+
+    async def _verified(self, decision: Decision, facts: AlertFacts) -> list[tuple[str, str]]:
+        assert decision.message is not None
+        found = [(decision.message.channel, decision.message.address)]
+        phone = facts.phones.get(decision.account_id)
+        if phone is not None:
+            found.append(("sms", phone))
+            if self._addresses is not None:
+                found.extend(await self._addresses.addresses_of(phone))
+        return list(dict.fromkeys(found))
 
     async def _withdraw_paid_reminders(
         self, facts: AlertFacts, account_ids: Collection[int] | None
@@ -136,6 +176,18 @@ class AlertService:
         if phone is not None:
             return "sms", phone
         return ("email", email) if email else None
+
+
+def _skipped(decision: Decision, why: str) -> Decision:
+    return Decision(decision.kind, decision.account_id, decision.key, "skipped", why)
+
+
+def _to(decision: Decision, channel: str, address: str) -> Decision:
+    """The decision's message sent to one more address, under a key of its own."""
+    assert decision.message is not None
+    key = f"{decision.key}:{channel}:{address}"[:160]
+    message = replace(decision.message, channel=channel, address=address, dedupe_key=key)
+    return replace(decision, key=key, message=message, why=f"by {channel}")
 
 
 def _account_of(key: str) -> str:

@@ -44,3 +44,26 @@ LIMIT_REACHED = {
     "en": "{operator}: your charges this cycle ({unbilled}) have reached your {limit} limit.",
     "es": "{operator}: tus cargos de este ciclo ({unbilled}) han alcanzado tu límite de {limit}.",
 }
+# A payment the billing system reported (`payment.succeeded`): for a bill, or a prepaid top-up.
+PAYMENT_RECEIVED = {
+    "invoice": {
+        "en": "{operator}: thank you! We received {amount} for your bill {number}. Reference: "
+        "{reference}.",
+        "es": "{operator}: ¡gracias! Hemos recibido {amount} para tu factura {number}. "
+        "Referencia: {reference}.",
+    },
+    "top_up": {
+        "en": "{operator}: thank you! We received {amount}, added to your balance. Reference: "
+        "{reference}.",
+        "es": "{operator}: ¡gracias! Hemos recibido {amount}, ya en tu saldo. Referencia: "
+        "{reference}.",
+    },
+}
+LIMIT_BARRED = {
+    "en": "{operator}: your charges this cycle ({unbilled}) reached your {limit} limit, so "
+    "chargeable use is now barred, as you asked. Reply CONTINUE to keep using it until {end}, "
+    "or RAISE {raise_to} to raise your limit.",
+    "es": "{operator}: tus cargos de este ciclo ({unbilled}) alcanzaron tu límite de {limit} y, "
+    "como pediste, el uso con cargo está bloqueado. Responde CONTINUAR para seguir usándolo "
+    "hasta el {end}, o SUBIR {raise_to} para subir tu límite.",
+}
