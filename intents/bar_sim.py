@@ -19,7 +19,6 @@ from babel.dates import format_date, format_time
 from phonenumbers import timezone as phone_zones
 
 from billing_client import (
-    Account,
     AccountLockedError,
     Line,
     PinChecksPausedError,
@@ -29,7 +28,7 @@ from bot import i18n
 from bot.flow import Intent, TurnContext
 from bot.phones import PhoneError, display, mask, normalize
 from bot.types import Option, OutboundMessage, Reply
-from intents.common import TRAINING, answer_is_yes, line_label, yes_no
+from intents.common import TRAINING, answer_is_yes, holder_addresses, line_label, yes_no
 
 ASK_NUMBER = {
     "en": "I can block the SIM of a lost or stolen phone. What is that phone's number?",
@@ -411,7 +410,7 @@ async def _notify_holder(ctx: TurnContext, account_id: int, msisdn: str, referen
     assert account is not None
     number = display(msisdn)
     notice = Reply(text=i18n.say(NOTICE, account.locale, number=number, reference=reference))
-    for channel, address in await _holder_addresses(ctx, account, msisdn):
+    for channel, address in await holder_addresses(ctx, account, lost=msisdn):
         ctx.notify(
             OutboundMessage(
                 channel=channel,
@@ -422,18 +421,3 @@ async def _notify_holder(ctx: TurnContext, account_id: int, msisdn: str, referen
                 account_id=account_id,
             )
         )
-
-
-async def _holder_addresses(
-    ctx: TurnContext, account: Account, barred: str
-) -> list[tuple[str, str]]:
-    """(channel, address) to tell about a bar of `barred`, the email first."""
-    found = [("email", account.email)]
-    lines = await ctx.billing.list_lines(account.id)
-    own = [line.msisdn for line in lines if line.holder_name == account.name]
-    found += [("sms", msisdn) for msisdn in own if msisdn != barred]
-    if ctx.addresses is not None:
-        for msisdn in dict.fromkeys([*own, barred]):
-            found += await ctx.addresses.addresses_of(msisdn)
-    asking = (ctx.message.channel, ctx.message.sender)
-    return [where for where in dict.fromkeys(found) if where != asking]

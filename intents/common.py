@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from billing_client import Line
+from billing_client import Account, Line
 from bot.flow import TurnContext
 from bot.phones import display
-from bot.types import Option
+from bot.types import Option, OutboundMessage, Reply
 
 # Each intent's Rasa-format training examples: intents/nlu/<name>.yml.
 TRAINING = Path(__file__).resolve().parent / "nlu"
@@ -30,3 +30,30 @@ def answer_is_yes(ctx: TurnContext) -> bool | None:
 def line_label(line: Line) -> str:
     status = " (barred)" if line.status == "barred" else ""
     return f"{display(line.msisdn)} — {line.holder_name}{status}"
+
+
+async def holder_addresses(
+    ctx: TurnContext, account: Account, *, lost: str | None = None
+) -> list[tuple[str, str]]:
+    """(channel, address) of every channel the account holder verified, the email first:
+    their own lines by SMS (not the `lost` phone) and the chats linked to their numbers (and
+    to the lost one's); never the conversation asking."""
+    found = [("email", account.email)]
+    lines = await ctx.billing.list_lines(account.id)
+    own = [line.msisdn for line in lines if line.holder_name == account.name]
+    found += [("sms", msisdn) for msisdn in own if msisdn != lost]
+    if ctx.addresses is not None:
+        for msisdn in dict.fromkeys([*own, *([lost] if lost else [])]):
+            found += await ctx.addresses.addresses_of(msisdn)
+    asking = (ctx.message.channel, ctx.message.sender)
+    return [where for where in dict.fromkeys(found) if where != asking]
+
+
+async def tell_other_channels(ctx: TurnContext, text: str, *, kind: str, key: str) -> None:
+    """Queue `text` (already in the customer's language) to the holder's other channels."""
+    assert ctx.account is not None
+    notice = Reply(text=text)
+    for channel, address in await holder_addresses(ctx, ctx.account):
+        dedupe_key = f"{kind}:{key}:{channel}:{address}"[:160]
+        message = OutboundMessage(channel, address, (notice,), kind, dedupe_key, ctx.account.id)
+        ctx.notify(message)

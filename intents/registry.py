@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from bot.registry import Registry
+from intents.alerts import AlertsIntent
 from intents.balance import BalanceIntent
 from intents.bar_sim import BarSimIntent
+from intents.bill_limit import BillLimitIntent
+from intents.continue_service import ContinueServiceIntent
 from intents.invoice import InvoiceIntent
 from intents.link_account import LinkAccountIntent, UnlinkAccountIntent
 from intents.open_ticket import OpenTicketIntent
@@ -22,8 +25,11 @@ def default_registry() -> Registry:
             OpenTicketIntent(),
             UsageIntent(),
             InvoiceIntent(),
+            AlertsIntent(),
+            BillLimitIntent(),
             LinkAccountIntent(),
             UnlinkAccountIntent(),
+            ContinueServiceIntent(),
             OutOfScopeIntent(),
         ]
     )

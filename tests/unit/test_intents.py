@@ -196,11 +196,14 @@ async def test_invoice_lists_latest_with_link(sam: Chat) -> None:
 async def test_greeting_gets_the_menu_by_name(sam: Chat) -> None:
     text = await sam.say("hello")
     assert text.startswith("Hi Sam!")
-    assert len(sam.last.options) == 6
+    assert [option.value for option in sam.last.options] == [
+        f"intent:{name}" for name, _ in REGISTRY.menu_entries
+    ]
+    assert len(sam.last.options) == 8
 
 
 def test_registry_has_the_contract_intents_and_falls_back() -> None:
     expected = {"balance", "pay_bill", "bar_sim", "open_ticket", "usage", "invoice"}
-    expected |= {"link_account", "unlink_account"}
+    expected |= {"link_account", "unlink_account", "alerts", "bill_limit", "continue_service"}
     assert expected | {"out_of_scope"} == set(REGISTRY.names)
     assert REGISTRY.get("no_such_intent").name == "out_of_scope"
