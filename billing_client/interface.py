@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import date, datetime
 
 from billing_client.errors import InvalidRequestError
@@ -185,10 +185,20 @@ class BillingClient(ABC):
         due_until: date,
         usage_floor: int,
         account_ids: Collection[int] | None = None,
+        changed_since: datetime | None = None,
+        dated: Mapping[str, Collection[date]] | None = None,
     ) -> AlertFacts:
         """What the alert scan looks at, read set-based: open invoices issued on or after
         `issued_since` or due on or before `due_until`; current-cycle allowances used to at
         least `usage_floor` percent; spending caps reached to their alert level. Only these
         accounts' when `account_ids` is given (an event's). A billing system that cannot tell
-        sends no scheduled alerts (the default)."""
+        sends no scheduled alerts (the default).
+
+        `dated` names, per time zone, the days on which a bill is issued or due for an alert
+        to be due: the open bills of the zone's accounts issued or due on one of them are read
+        instead of every open bill in the window. With `changed_since` (a previous answer's
+        `watermark`), only the facts in what was written since — allowances, bills (those no
+        longer open in `closed`), unbilled charges and caps — and `dated`'s bills. Without
+        `account_ids` the answer has a `watermark` for the next time; without one the next
+        scan must read everything."""
         return AlertFacts()

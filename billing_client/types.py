@@ -311,3 +311,8 @@ class AlertFacts:
     limits: tuple[LimitFact, ...] = ()
     accounts: Mapping[int, Account] = field(default_factory=dict)
     phones: Mapping[int, str] = field(default_factory=dict)  # account id → the holder's number
+    # A scan of what changed (`changed_since`): (account id, number) of the bills written since
+    # that are no longer open (paid, voided), whose waiting reminders are withdrawn.
+    closed: frozenset[tuple[int, str]] = frozenset()
+    # Pass as `changed_since` to the next scan to read only what was written after this one.
+    watermark: datetime | None = None

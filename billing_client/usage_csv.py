@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
@@ -103,6 +103,7 @@ class UsageImportReport:
     sms: int
     charges: tuple[Money, ...]  # per currency, of the imported rows
     problems: tuple[Problem, ...] = ()
+    accounts: frozenset[int] = frozenset()  # accounts of every valid row, new or not
 
     @property
     def already_imported(self) -> int:
@@ -158,7 +159,7 @@ def _parse_rows(reader: Reader, columns: dict[str, int], number: NumberCheck) ->
     for line_number, fields in _records(reader):
         try:
             rows.append(_row(line_number, fields, columns, number))
-        except _BadRow as bad:
+        except BadUsageRow as bad:
             problems.append(Problem(line_number, str(bad)))
     if not rows and not problems:
         raise UsageFileError("the file has a header but no rows")
@@ -176,7 +177,7 @@ def _records(reader: Reader) -> Iterator[tuple[int, list[str]]]:
             yield line_number, fields
 
 
-class _BadRow(Exception):
+class BadUsageRow(ValueError):
     """A row's problem, said in a few words."""
 
 
@@ -184,8 +185,17 @@ def _row(
     line_number: int, fields: list[str], columns: dict[str, int], number: NumberCheck
 ) -> UsageRow:
     if len(fields) != len(columns):
-        raise _BadRow(f"expected {len(columns)} fields, found {len(fields)}")
+        raise BadUsageRow(f"expected {len(columns)} fields, found {len(fields)}")
     value = {name: fields[index].strip() for name, index in columns.items()}
+    return usage_row(line_number, value, number)
+
+
+def usage_row(
+    line_number: int, value: Mapping[str, str], number: NumberCheck | None = None
+) -> UsageRow:
+    """One record of the contract's six fields (as text, stripped) checked into a UsageRow;
+    BadUsageRow says why not. The one validator of CSV rows and `usage.recorded` events."""
+    number = number or _e164
     msisdn = _msisdn(value["msisdn"], number)
     at = _at(value["at"])
     kind = _kind(value["kind"])
@@ -214,38 +224,38 @@ def _e164(raw: str) -> str:
 
 def _msisdn(raw: str, number: NumberCheck) -> str:
     if not raw:
-        raise _BadRow("no number")
+        raise BadUsageRow("no number")
     try:
         return number(raw)
     except ValueError:
-        raise _BadRow(f"not a valid phone number: {raw[:32]!r}") from None
+        raise BadUsageRow(f"not a valid phone number: {raw[:32]!r}") from None
 
 
 def _at(raw: str) -> datetime:
     try:
         at = datetime.fromisoformat(raw)
     except ValueError:
-        raise _BadRow(
+        raise BadUsageRow(
             f"bad date {raw[:40]!r} (ISO 8601 with a time zone, e.g. 2025-03-01T14:05:00Z)"
         ) from None
     if at.tzinfo is None or at.utcoffset() is None:
-        raise _BadRow(f"date {raw[:40]!r} has no time zone (add Z or +hh:mm)")
+        raise BadUsageRow(f"date {raw[:40]!r} has no time zone (add Z or +hh:mm)")
     return at.astimezone(UTC)
 
 
 def _kind(raw: str) -> UsageKind:
     kind = raw.lower()
     if kind not in UNITS:
-        raise _BadRow(f"bad kind {raw[:20]!r} (data, voice, sms or roaming_data)")
+        raise BadUsageRow(f"bad kind {raw[:20]!r} (data, voice, sms or roaming_data)")
     return kind  # type: ignore[return-value]  # one of UNITS' keys, i.e. a UsageKind
 
 
 def _unit(raw: str, kind: str) -> str:
     unit = _UNIT_SPELLING.get(raw.lower())
     if unit is None:
-        raise _BadRow(f"bad unit {raw[:20]!r} (MB, GB, min or msg)")
+        raise BadUsageRow(f"bad unit {raw[:20]!r} (MB, GB, min or msg)")
     if unit not in UNITS[kind]:
-        raise _BadRow(f"unit {unit} does not fit kind {kind} (use {' or '.join(UNITS[kind])})")
+        raise BadUsageRow(f"unit {unit} does not fit kind {kind} (use {' or '.join(UNITS[kind])})")
     return unit
 
 
@@ -253,24 +263,24 @@ def _decimal(raw: str, what: str) -> Decimal:
     try:
         value = Decimal(raw)
     except InvalidOperation:
-        raise _BadRow(f"{what} {raw[:20]!r} is not a number") from None
+        raise BadUsageRow(f"{what} {raw[:20]!r} is not a number") from None
     if not value.is_finite():
-        raise _BadRow(f"{what} {raw[:20]!r} is not a number")
+        raise BadUsageRow(f"{what} {raw[:20]!r} is not a number")
     return value
 
 
 def _quantity(raw: str, unit: str) -> Decimal:
     if not raw:
-        raise _BadRow("no quantity")
+        raise BadUsageRow("no quantity")
     quantity = _decimal(raw, "quantity")
     if quantity <= 0:
-        raise _BadRow(f"quantity {raw[:20]} must be positive")
+        raise BadUsageRow(f"quantity {raw[:20]} must be positive")
     if quantity > MAX_QUANTITY:
-        raise _BadRow(f"quantity {raw[:20]} is too large")
+        raise BadUsageRow(f"quantity {raw[:20]} is too large")
     if _places(quantity) > QUANTITY_PLACES:
-        raise _BadRow(f"quantity {raw[:20]} has more than {QUANTITY_PLACES} decimals")
+        raise BadUsageRow(f"quantity {raw[:20]} has more than {QUANTITY_PLACES} decimals")
     if unit == "msg" and quantity != quantity.to_integral_value():
-        raise _BadRow(f"quantity {raw[:20]} msg is not a whole number of messages")
+        raise BadUsageRow(f"quantity {raw[:20]} msg is not a whole number of messages")
     return quantity
 
 
@@ -279,9 +289,9 @@ def _charge(raw: str) -> Decimal | None:
         return None
     charge = _decimal(raw, "charge")
     if charge < 0:
-        raise _BadRow(f"charge {raw[:20]} is negative")
+        raise BadUsageRow(f"charge {raw[:20]} is negative")
     if charge >= MAX_CHARGE:
-        raise _BadRow(f"charge {raw[:20]} is too large")
+        raise BadUsageRow(f"charge {raw[:20]} is too large")
     return charge
 
 

@@ -9,7 +9,8 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -23,23 +24,29 @@ from billing_client.sql.usage_import import import_usage_file
 from billing_client.usage_csv import UsageFile, UsageImportReport
 from bot import migrate
 from bot.addresses import AddressBook
+from bot.alerts.fallback import AlertFallback
 from bot.alerts.preferences import AlertSettingsStore
+from bot.alerts.reach import AlertReach
 from bot.alerts.service import AlertService
 from bot.channel import Webhook
 from bot.clock import Clock, SystemClock
 from bot.engine import ConversationEngine
+from bot.event_effects import EventEffects, UsageImporter
+from bot.events import EventService
 from bot.identity import Identity
 from bot.inbox import Inbox
 from bot.links import LinkSigner
 from bot.nlu import NluModel
 from bot.otp import OneTimeCodes
 from bot.outbox import DeliveryLimits, Outbox, Sender
+from bot.phones import normalize
 from bot.ratelimit import RateLimiter
 from bot.routing import Router
 from bot.services import Services
 from bot.settings import Settings, SettingsError, check_secret
 from bot.startup import database_unavailable, safe_url
 from bot.store.demo import reset_bot_state
+from bot.store.events import EventStore
 from bot.store.links import SqlAddressBook
 from bot.store.meta import get_or_create
 from bot.store.sql import claim_write_lock
@@ -348,6 +355,7 @@ async def build_services(
     sessions = session_factory(db)
     transactions = Transactions(db)
     settings = await resolve_secret(settings, sessions=sessions)
+    embedded = billing is None  # the embedded SQL core: usage events are imported into it
     billing = billing or SqlBillingClient(sessions, transactions)
     links = LinkSigner(settings.secret_key, settings.public_url)
     codes = OneTimeCodes(settings.secret_key)
@@ -355,6 +363,9 @@ async def build_services(
     live = settings.delivery == "live"
     live_senders = injected if senders is not None else channels.senders
     limits = DeliveryLimits(batch_size=settings.outbox_batch_size)
+    addresses = SqlAddressBook(sessions, transactions)
+    alert_settings = AlertSettingsStore(sessions)
+    reach = AlertReach(billing=billing, settings=alert_settings, addresses=addresses)
     outbox = Outbox(
         sessions,
         clock,
@@ -363,11 +374,10 @@ async def build_services(
         codes=codes,
         limits=limits,
         transactions=transactions,
+        fallback=AlertFallback(billing, reach),
     )
     _log_delivery(settings, outbox)
     nlu = nlu or build_nlu(settings)
-    addresses = SqlAddressBook(sessions, transactions)
-    alert_settings = AlertSettingsStore(sessions)
     engine = build_engine(
         settings,
         transactions,
@@ -380,6 +390,7 @@ async def build_services(
         codes=codes,
         alert_settings=alert_settings,
     )
+    alerts = build_alerts(settings, billing, outbox, alert_settings, addresses, links, clock)
     return Services(
         settings=settings,
         db=db,
@@ -392,9 +403,19 @@ async def build_services(
         outbox=outbox,
         conversations=engine,
         inbox=build_inbox(engine, outbox, clock),
-        alerts=build_alerts(settings, billing, outbox, alert_settings, addresses, links, clock),
+        alerts=alerts,
         channels=channels.by_webhook,
         closers=channels.closers,
+        events=build_events(
+            settings,
+            billing,
+            alerts,
+            outbox,
+            reach,
+            clock,
+            store=sessions,
+            usage_into=sessions if embedded else None,
+        ),
     )
 
 
@@ -417,6 +438,48 @@ def build_alerts(
         operator=settings.channels.operator_name,
         clock=clock,
     )
+
+
+# --- billing events in (POST /api/events, docs/events.md) -------------------------------------
+def build_events(
+    settings: Settings,
+    billing: BillingClient,
+    alerts: AlertService,
+    outbox: Outbox,
+    reach: AlertReach,
+    clock: Clock,
+    *,
+    store: async_sessionmaker[AsyncSession],
+    usage_into: async_sessionmaker[AsyncSession] | None,
+) -> EventService | None:
+    """The billing events' service, or None when BILLBOT_EVENTS_SECRET is not set (the
+    endpoint is off). `usage_into`: the embedded core's database, where usage events go
+    through `billbot usage import`'s path; None (another billing system) refuses them."""
+    if not settings.events_secret:
+        return None
+    effects = EventEffects(
+        billing=billing,
+        alerts=alerts,
+        outbox=outbox,
+        reach=reach,
+        import_usage=_usage_importer(usage_into) if usage_into is not None else None,
+        operator=settings.channels.operator_name,
+        clock=clock,
+    )
+    return EventService(
+        secrets=(settings.events_secret, settings.events_secret_previous),
+        store=EventStore(store),
+        effects=effects,
+        clock=clock,
+        number=partial(normalize, default_region=settings.default_region),
+    )
+
+
+def _usage_importer(sessions: async_sessionmaker[AsyncSession]) -> UsageImporter:
+    async def import_usage(usage: UsageFile, now: datetime) -> UsageImportReport:
+        return await import_usage_file(sessions, usage, now=now, actor="events")
+
+    return import_usage
 
 
 def build_inbox(engine: ConversationEngine, outbox: Outbox, clock: Clock) -> Inbox:

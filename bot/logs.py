@@ -91,7 +91,13 @@ class _BillbotHandler(logging.StreamHandler[TextIO]):
     """Marks the handler `configure_logging` installed, so a second call replaces it."""
 
 
-QUIET = ("alembic.runtime.plugins", "twilio.http_client", "twilio.async_http_client", "aiogram")
+QUIET = (
+    "alembic.runtime.plugins",
+    "twilio.http_client",
+    "twilio.async_http_client",
+    "aiogram",
+    "apscheduler.executors",  # "Running job …" twice per job run
+)
 
 
 def configure_logging(level: int, *, stream: TextIO | None = None) -> logging.Handler:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from bot.alerts.service import AlertService
     from bot.channel import Webhook
     from bot.engine import ConversationEngine
+    from bot.events import EventService
     from bot.inbox import Inbox
     from bot.nlu import NluModel
     from bot.outbox import Outbox
@@ -43,6 +44,8 @@ class Services:
     # "twilio_status", "whatsapp_cloud", "telegram" (a channel without credentials is absent).
     channels: Mapping[str, Webhook] = field(default_factory=dict)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # Billing events in (`POST /api/events`); None when BILLBOT_EVENTS_SECRET is not set.
+    events: EventService | None = None
 
     async def close(self) -> None:
         """Deliver what is due (bounded: `Outbox.flush`), then release the database.

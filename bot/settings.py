@@ -101,7 +101,14 @@ class Settings:
     recovery_sweep_seconds: float = 60.0  # how often each server answers orphaned messages
     outbox_batch_size: int = 20  # rows one outbox claim takes (and sends concurrently)
     alerts_every_seconds: float = 300.0  # how often the scheduler scans for due alerts
+    # How long the scheduler's lease lasts without renewal: a dead holder's jobs pass on after it.
+    scheduler_lease_seconds: float = 60.0
     channels: ChannelSettings = field(default_factory=ChannelSettings)
+    # --- billing events in (`POST /api/events`, docs/events.md) ---
+    # Empty: the endpoint is off (404). The previous secret is accepted too while a billing
+    # system moves to a new one. Never logged: kept out of repr.
+    events_secret: str = field(default="", repr=False)
+    events_secret_previous: str = field(default="", repr=False)
 
     @classmethod
     def from_env(
@@ -127,7 +134,10 @@ class Settings:
             recovery_sweep_seconds=_float(env, "BILLBOT_RECOVERY_SWEEP_SECONDS", 60.0),
             outbox_batch_size=_int(env, "BILLBOT_OUTBOX_BATCH_SIZE", 20),
             alerts_every_seconds=_float(env, "BILLBOT_ALERTS_EVERY_SECONDS", 300.0),
+            scheduler_lease_seconds=_float(env, "BILLBOT_SCHEDULER_LEASE_SECONDS", 60.0),
             channels=_channels(env),
+            events_secret=env.get("BILLBOT_EVENTS_SECRET", "").strip(),
+            events_secret_previous=env.get("BILLBOT_EVENTS_SECRET_PREVIOUS", "").strip(),
         )
         if checked:
             settings.check()
@@ -147,6 +157,7 @@ class Settings:
         if self.recovery_sweep_seconds <= 0:
             raise SettingsError("BILLBOT_RECOVERY_SWEEP_SECONDS must be positive")
         check_secret(self.secret_key, demo=self.demo)
+        check_events_secrets(self.events_secret, self.events_secret_previous)
 
 
 def _channels(env: Mapping[str, str]) -> ChannelSettings:
@@ -170,6 +181,15 @@ def check_secret(secret_key: str, *, demo: bool) -> None:
         )
     if len(secret_key) < 16:
         raise SettingsError("BILLBOT_SECRET_KEY must be at least 16 characters")
+
+
+def check_events_secrets(secret: str, previous: str) -> None:
+    """Refuse a short events secret, and a previous one without a current one."""
+    if previous and not secret:
+        raise SettingsError("BILLBOT_EVENTS_SECRET_PREVIOUS needs BILLBOT_EVENTS_SECRET set too")
+    for name, value in (("", secret), ("_PREVIOUS", previous)):
+        if value and len(value) < 16:
+            raise SettingsError(f"BILLBOT_EVENTS_SECRET{name} must be at least 16 characters")
 
 
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:

@@ -2,11 +2,11 @@
 
 APScheduler 3's `AsyncIOScheduler` on the running event loop. Every process that runs a
 scheduler (`billbot serve` unless `BILLBOT_SCHEDULER=false`, or `billbot scheduler` alone) asks
-for the `scheduler` lease (`bot.store.leases`) every LEASE_RENEW and runs the jobs only while it
-holds it: with several processes each job runs in one of them, and when that one dies another
-takes over once the lease runs out (LEASE). Jobs are thin entry points calling the same
-services as live chat; alerts are queued with dedupe keys, so even two schedulers holding the
-lease by accident (a clock jump) send each alert once.
+for the `scheduler` lease (`bot.store.leases`) RENEWALS times per lease and runs the jobs only
+while it holds it: with several processes each job runs in one of them, and when that one dies
+another takes over once the lease runs out (LEASE, or BILLBOT_SCHEDULER_LEASE_SECONDS). Jobs
+are thin entry points calling the same services as live chat; alerts are queued with dedupe
+keys, so even two schedulers holding the lease by accident (a clock jump) send each alert once.
 
 Outbound delivery is not a scheduled job: the outbox worker, in every process, is woken after
 each commit and polls for retries itself.
@@ -28,8 +28,9 @@ from bot.store import leases
 
 log = logging.getLogger(__name__)
 LEASE_NAME = "scheduler"
-LEASE = timedelta(seconds=60)
-LEASE_RENEW = timedelta(seconds=20)
+LEASE = timedelta(seconds=60)  # the default; BILLBOT_SCHEDULER_LEASE_SECONDS
+RENEWALS = 3  # the holder renews the lease this many times per lease
+FIRST_SCAN = timedelta(seconds=5)  # after the first try at the lease
 
 
 class Scheduler:
@@ -39,17 +40,18 @@ class Scheduler:
         self._services = services
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.leader = False
+        self._lease = timedelta(seconds=services.settings.scheduler_lease_seconds)
         self._scheduler = AsyncIOScheduler(timezone="UTC")
 
     def start(self) -> None:
         """Add the jobs and start them on the running event loop (the lease first)."""
         every = self._services.settings.alerts_every_seconds
         now = datetime.now(UTC)
-        renew = LEASE_RENEW.total_seconds()
+        renew = self._lease.total_seconds() / RENEWALS
         self._scheduler.add_job(
             self.keep_lease, "interval", seconds=renew, next_run_time=now, **_ONCE
         )
-        first_scan = now + timedelta(seconds=5)  # after the first try at the lease
+        first_scan = now + min(FIRST_SCAN, self._lease / RENEWALS)
         self._scheduler.add_job(
             self.alerts, "interval", seconds=every, next_run_time=first_scan, **_ONCE
         )
@@ -68,7 +70,9 @@ class Scheduler:
     async def keep_lease(self) -> bool:
         """Take or renew the lease; whether this process runs the jobs now."""
         now = self._services.clock.now()
-        take = partial(leases.take, name=LEASE_NAME, holder=self.holder, now=now, duration=LEASE)
+        take = partial(
+            leases.take, name=LEASE_NAME, holder=self.holder, now=now, duration=self._lease
+        )
         try:
             leader = await self._services.transactions.write(take)
         except Exception as error:  # the database is away: not the leader until it is back
@@ -84,7 +88,7 @@ class Scheduler:
         if not self.leader:
             return
         try:
-            decisions = await self._services.alerts.run_once()
+            decisions = await self._services.alerts.run_once(incremental=True)
         except Exception:
             log.exception("scheduler: the alert scan failed; it runs again at the next interval")
             return

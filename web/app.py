@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from bot.bootstrap import build_services, delivery_senders
+from bot.events import MAX_BODY_BYTES as EVENTS_MAX_BODY_BYTES
 from bot.heap import settle_after_startup
 from bot.outbox import OutboxWorker
 from bot.recovery import RecoverySweeper
@@ -18,7 +19,7 @@ from scheduler.runner import start_scheduler
 from web import errors
 from web.access_log import AccessLogMiddleware
 from web.pages import STATIC_DIR, make_templates
-from web.routes import chat, health, home, invoices, pay, webhooks
+from web.routes import chat, events, health, home, invoices, pay, webhooks
 from web.security import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -29,6 +30,7 @@ ROUTERS = (
     home.router,
     pay.router,
     invoices.router,
+    events.router,
 )
 
 
@@ -53,7 +55,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     errors.install(app)
-    app.add_middleware(BodySizeLimitMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware, per_path={events.PATH: EVENTS_MAX_BODY_BYTES})
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(AccessLogMiddleware)  # outermost: times the whole request
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from fastapi import HTTPException, Request
@@ -56,28 +57,35 @@ def headers_for(path: str) -> list[tuple[bytes, bytes]]:
 
 
 class BodySizeLimitMiddleware:
-    """Refuses bodies over `limit` bytes, by Content-Length or while streaming (chunked)."""
+    """Refuses bodies over `limit` bytes, by Content-Length or while streaming (chunked).
 
-    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+    `per_path` gives some exact paths their own limit (the billing events' 1 MB).
+    """
+
+    def __init__(
+        self, app: ASGIApp, limit: int = MAX_BODY_BYTES, per_path: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.limit = limit
+        self.per_path = dict(per_path or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         received = 0
+        limit = self.per_path.get(scope["path"], self.limit)
 
         async def counting_receive() -> Message:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.limit:
-                raise too_large(self.limit)
+            if received > limit:
+                raise too_large(limit)
             return message
 
-        if _declared_length(scope) > self.limit:
-            await self.app(scope, _refuse(self.limit), send)
+        if _declared_length(scope) > limit:
+            await self.app(scope, _refuse(limit), send)
         else:
             await self.app(scope, counting_receive, send)
 

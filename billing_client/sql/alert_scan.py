@@ -3,20 +3,51 @@
 One statement each for invoices, allowances and spending caps (no loop over accounts), then the
 accounts and holders' numbers of the accounts they name, in chunks. The bot decides which
 alerts are due (`bot.alerts`): customers' levels, quiet hours, channels.
+
+`facts` reads everything (or an event's accounts); `changes` reads only the rows written since
+a watermark (`updated_at`, stamped by the database on every write, indexed) and the open bills
+whose reminder falls on a day that just began in their customer's time zone. `watermark` is
+the moment to pass next time: every write not yet visible to a read after it is stamped at
+or after it (see its docstring), so a scan misses nothing and a scan of nothing reads nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from datetime import date
+from collections import defaultdict
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, Connection, Table, and_, bindparam, func, or_, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Connection,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    text,
+    union,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from billing_client import types as dto
 from billing_client.sql.cycles import bill_cycle
-from billing_client.sql.direct import rows
-from billing_client.sql.models import Account, Charge, Invoice, Line, UsageCounter, account_dto
+from billing_client.sql.models import (
+    Account,
+    Charge,
+    DatabaseNow,
+    Invoice,
+    Line,
+    UsageCounter,
+    account_dto,
+)
 
 _ACCOUNTS: Table = Account.__table__  # type: ignore[assignment]
 _LINES: Table = Line.__table__  # type: ignore[assignment]
@@ -25,7 +56,27 @@ _COUNTERS: Table = UsageCounter.__table__  # type: ignore[assignment]
 _CHARGES: Table = Charge.__table__  # type: ignore[assignment]
 CHUNK = 5000  # accounts a lookup names at once (well under every driver's parameter limit)
 
-_OPEN_INVOICES = select(
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """What a scan asks about: bills issued since or due until, allowances in their cycle on
+    `today` (UTC: the bot applies each customer's own day) used to `floor` percent or more."""
+
+    today: date
+    issued_since: date
+    due_until: date
+    floor: int
+
+    @property
+    def invoices(self) -> dict[str, date]:
+        return {"issued_since": self.issued_since, "due_until": self.due_until}
+
+    @property
+    def usage(self) -> dict[str, Any]:
+        return {"today": self.today, "floor": self.floor}
+
+
+_INVOICE_COLUMNS = (
     _INVOICES.c.id,
     _INVOICES.c.account_id,
     _INVOICES.c.number,
@@ -33,9 +84,11 @@ _OPEN_INVOICES = select(
     _INVOICES.c.due_on,
     _INVOICES.c.currency,
     (_INVOICES.c.total_minor - _INVOICES.c.amount_paid_minor).label("due_minor"),
-).where(
-    _INVOICES.c.status == "open",
-    _INVOICES.c.total_minor > _INVOICES.c.amount_paid_minor,
+)
+_OPEN = select(*_INVOICE_COLUMNS).where(
+    _INVOICES.c.status == "open", _INVOICES.c.total_minor > _INVOICES.c.amount_paid_minor
+)
+_OPEN_INVOICES = _OPEN.where(
     or_(
         _INVOICES.c.issued_on >= bindparam("issued_since"),
         _INVOICES.c.due_on <= bindparam("due_until"),
@@ -89,11 +142,93 @@ _CAPS = (
         <= _UNBILLED * 100
     )
 )
+
+
+# --- everything (a full scan): each fact with its account and the holder's number ---
+class _Unindexed(FunctionElement[Any]):
+    """`+column` on SQLite, which keeps its planner off the column's indexes: a full scan
+    reads most of the table, and walking two indexes and their rows (its plan for an OR of
+    two indexed ranges) takes eight times a plain scan. The column itself elsewhere."""
+
+    inherit_cache = True
+
+    def __init__(self, column: ColumnElement[Any]) -> None:
+        super().__init__(column)
+        self.type = column.type
+
+
+@compiles(_Unindexed)
+def _column(element: _Unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(_Unindexed, "sqlite")
+def _unary_plus(element: _Unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return "+" + compiler.process(element.clauses, **kw)
+
+
+_FIRST_LINE = (
+    select(_LINES.c.msisdn)
+    .where(_LINES.c.account_id == _ACCOUNTS.c.id)
+    .order_by(_LINES.c.id)
+    .limit(1)
+    .correlate(_ACCOUNTS)
+)
+_HOLDER_PHONE = func.coalesce(  # the holder's own line, else the account's first
+    _FIRST_LINE.where(_LINES.c.holder_name == _ACCOUNTS.c.name).scalar_subquery(),
+    _FIRST_LINE.scalar_subquery(),
+)
+_ACCOUNT_COLUMNS = (
+    _ACCOUNTS.c.name.label("a_name"),
+    _ACCOUNTS.c.email.label("a_email"),
+    _ACCOUNTS.c.locale.label("a_locale"),
+    _ACCOUNTS.c.timezone.label("a_timezone"),
+    _ACCOUNTS.c.currency.label("a_currency"),
+    _ACCOUNTS.c.billing_type.label("a_billing_type"),
+    _HOLDER_PHONE.label("a_phone"),
+)
+_EVERY_OPEN = (
+    select(*_INVOICE_COLUMNS, *_ACCOUNT_COLUMNS)
+    .join(_ACCOUNTS, _ACCOUNTS.c.id == _INVOICES.c.account_id)
+    .where(_INVOICES.c.status == "open", _INVOICES.c.total_minor > _INVOICES.c.amount_paid_minor)
+)
+_EVERY_OPEN_INVOICE = _EVERY_OPEN.where(
+    or_(
+        _Unindexed(_INVOICES.c.issued_on) >= bindparam("issued_since"),
+        _INVOICES.c.due_on <= bindparam("due_until"),
+    ),
+)
+_EVERY_ALLOWANCE = _ALLOWANCES.add_columns(*_ACCOUNT_COLUMNS).join(
+    _ACCOUNTS, _ACCOUNTS.c.id == _LINES.c.account_id
+)
 _ONLY: BindParameter[int] = bindparam("only", expanding=True)  # an event's accounts
 _SOME_INVOICES = _OPEN_INVOICES.where(_INVOICES.c.account_id.in_(_ONLY))
 _SOME_ALLOWANCES = _ALLOWANCES.where(_LINES.c.account_id.in_(_ONLY))
 _SOME_CAPS = _CAPS.where(_ACCOUNTS.c.id.in_(_ONLY))
-_ACCOUNTS_BY_ID = select(_ACCOUNTS).where(_ACCOUNTS.c.id.in_(bindparam("ids", expanding=True)))
+# --- what changed (`changes`) ---
+_WRITTEN_INVOICES = select(*_INVOICE_COLUMNS, _INVOICES.c.status).where(
+    _INVOICES.c.updated_at >= bindparam("since")
+)
+_WRITTEN_ALLOWANCES = _ALLOWANCES.where(_COUNTERS.c.updated_at >= bindparam("since"))
+_WRITTEN_CAPS = union(  # accounts whose charges or cap changed
+    select(_CHARGES.c.account_id).where(_CHARGES.c.updated_at >= bindparam("since")),
+    select(_ACCOUNTS.c.id).where(_ACCOUNTS.c.updated_at >= bindparam("since")),
+)
+# PostgreSQL stamps a row with its transaction's start (`now()`): a transaction still running
+# may commit rows stamped as early as it began.
+_PG_WATERMARK = text(
+    "SELECT least(clock_timestamp(), (SELECT min(xact_start) FROM pg_stat_activity"
+    " WHERE datname = current_database() AND pid <> pg_backend_pid()))"
+)
+_ACCOUNTS_BY_ID = select(
+    _ACCOUNTS.c.id,
+    _ACCOUNTS.c.name,
+    _ACCOUNTS.c.email,
+    _ACCOUNTS.c.locale,
+    _ACCOUNTS.c.timezone,
+    _ACCOUNTS.c.currency,
+    _ACCOUNTS.c.billing_type,
+).where(_ACCOUNTS.c.id.in_(bindparam("ids", expanding=True)))
 _LINES_BY_ACCOUNT = (
     select(_LINES.c.account_id, _LINES.c.msisdn, _LINES.c.holder_name)
     .where(_LINES.c.account_id.in_(bindparam("ids", expanding=True)))
@@ -103,36 +238,130 @@ _LINES_BY_ACCOUNT = (
 
 def facts(
     connection: Connection,
+    window: Window,
     *,
-    today: date,
-    issued_since: date,
-    due_until: date,
-    floor: int,
     accounts: Sequence[int] | None = None,
+    dated: Mapping[str, Collection[date]] | None = None,
 ) -> dto.AlertFacts:
-    """The scan's facts as of `today` (UTC: the bot applies each customer's own day); only
-    `accounts`' when given."""
-    window = {"issued_since": issued_since, "due_until": due_until}
-    usage_window = {"today": today, "floor": floor}
+    """The scan's facts in `window`; only `accounts`' when given. With `dated`, the bills are
+    those of its zones' accounts issued or due on their days, not every open bill in the
+    window (a full scan asks for the bills with an alert due today)."""
     if accounts is None:
-        invoice_rows = rows(connection, _OPEN_INVOICES, window)
-        usage_rows = rows(connection, _ALLOWANCES, usage_window)
-        cap_rows = connection.execute(_CAPS).all()
-    else:
-        only = {"only": list(accounts)}
-        invoice_rows = connection.execute(_SOME_INVOICES, {**window, **only}).all()
-        usage_rows = connection.execute(_SOME_ALLOWANCES, {**usage_window, **only}).all()
-        cap_rows = connection.execute(_SOME_CAPS, only).all()
+        return _everything(connection, window, dated)
+    only = {"only": list(accounts)}
+    invoice_rows = connection.execute(_SOME_INVOICES, {**window.invoices, **only}).all()
+    usage_rows = connection.execute(_SOME_ALLOWANCES, {**window.usage, **only}).all()
+    cap_rows = connection.execute(_SOME_CAPS, only).all()
     invoices = tuple(_invoice(row) for row in invoice_rows)
     usage = tuple(_usage(row) for row in usage_rows)
-    limits = tuple(_limit(row, today) for row in cap_rows)
+    limits = tuple(_limit(row, window.today) for row in cap_rows)
+    return _with_accounts(connection, invoices, usage, limits)
+
+
+def _everything(
+    connection: Connection, window: Window, dated: Mapping[str, Collection[date]] | None
+) -> dto.AlertFacts:
+    """Every fact in `window` (or `dated`'s bills): three passes, bills and allowances read
+    with their accounts."""
+    if dated is None:
+        invoice_rows = connection.execute(_EVERY_OPEN_INVOICE, window.invoices).all()
+    else:
+        invoice_rows = _dated(connection, dated)
+    usage_rows = connection.execute(_EVERY_ALLOWANCE, window.usage).all()
+    limits = tuple(_limit(row, window.today) for row in connection.execute(_CAPS))
+    accounts: dict[int, dto.Account] = {}
+    phones: dict[int, str] = {}
+    for row in (*invoice_rows, *usage_rows):
+        if row.account_id not in accounts:
+            accounts[row.account_id] = _joined_account(row)
+            if row.a_phone is not None:
+                phones[row.account_id] = row.a_phone
+    more, more_phones = _accounts(
+        connection, sorted({f.account_id for f in limits} - accounts.keys())
+    )
+    return dto.AlertFacts(
+        tuple(_invoice(row) for row in invoice_rows),
+        tuple(_usage(row) for row in usage_rows),
+        limits,
+        {**accounts, **more},
+        {**phones, **more_phones},
+    )
+
+
+def watermark_query(dialect: str) -> Select[Any] | Any:
+    """The database's moment from which `changes` must read to miss nothing written after
+    this: SQLite's clock, asked while the write lock is held (no write is half done, every
+    later one is stamped later); PostgreSQL's clock, or the start of the oldest transaction
+    still running on this database if earlier (its rows carry that stamp)."""
+    return _PG_WATERMARK if dialect == "postgresql" else select(DatabaseNow())
+
+
+def changes(
+    connection: Connection,
+    window: Window,
+    since: datetime,
+    dated: Mapping[str, Collection[date]],
+) -> dto.AlertFacts:
+    """The facts in `window` of rows written at or after `since` — allowances, bills (those
+    no longer open in `closed`), accounts whose unbilled charges or cap changed — and the open
+    bills of the accounts in `dated`'s time zones issued or due on one of their days."""
+    written = {"since": since}
+    usage_rows = connection.execute(_WRITTEN_ALLOWANCES, {**window.usage, **written})
+    usage = tuple(_usage(row) for row in usage_rows)
+    invoices: dict[int, dto.InvoiceFact] = {}
+    closed: set[tuple[int, str]] = set()
+    for row in connection.execute(_WRITTEN_INVOICES, written):
+        if row.status != "open" or row.due_minor <= 0:
+            closed.add((row.account_id, row.number))
+        elif row.issued_on >= window.issued_since or row.due_on <= window.due_until:
+            invoices[row.id] = _invoice(row)
+    for row in _dated(connection, dated):
+        invoices.setdefault(row.id, _invoice(row))
+    capped = sorted(set(connection.scalars(_WRITTEN_CAPS, written)))
+    limits = tuple(
+        _limit(row, window.today)
+        for chunk in _chunks(capped)
+        for row in connection.execute(_SOME_CAPS, {"only": chunk})
+    )
+    return _with_accounts(connection, tuple(invoices.values()), usage, limits, closed)
+
+
+def _dated(connection: Connection, dated: Mapping[str, Collection[date]]) -> Sequence[Any]:
+    """The open bills of each zone's accounts issued or due on one of its days, with their
+    accounts (`_ACCOUNT_COLUMNS`): one SELECT, a condition for each set of days the zones
+    share (at any moment the world's zones are on at most three dates)."""
+    zones_by_days: dict[frozenset[date], list[str]] = defaultdict(list)
+    for zone, days in dated.items():
+        if days:
+            zones_by_days[frozenset(days)].append(zone)
+    if not zones_by_days:
+        return ()
+    on_their_days = [
+        and_(
+            _ACCOUNTS.c.timezone.in_(sorted(zones)),
+            or_(_INVOICES.c.issued_on.in_(sorted(days)), _INVOICES.c.due_on.in_(sorted(days))),
+        )
+        for days, zones in zones_by_days.items()
+    ]
+    query = _EVERY_OPEN.where(or_(*on_their_days))
+    return connection.execute(query).all()
+
+
+def _with_accounts(
+    connection: Connection,
+    invoices: tuple[dto.InvoiceFact, ...],
+    usage: tuple[dto.UsageFact, ...],
+    limits: tuple[dto.LimitFact, ...],
+    closed: Collection[tuple[int, str]] = (),
+) -> dto.AlertFacts:
+    """The facts with the accounts they name and the holders' numbers."""
     named = {
         *(f.account_id for f in invoices),
         *(f.account_id for f in usage),
         *(f.account_id for f in limits),
     }
     found, phones = _accounts(connection, sorted(named))
-    return dto.AlertFacts(invoices, usage, limits, found, phones)
+    return dto.AlertFacts(invoices, usage, limits, found, phones, closed=frozenset(closed))
 
 
 def _accounts(
@@ -144,23 +373,36 @@ def _accounts(
         for row in connection.execute(_ACCOUNTS_BY_ID, {"ids": chunk}).all():
             accounts[row.id] = account_dto(row)
         owned: set[int] = set()
-        for row in connection.execute(_LINES_BY_ACCOUNT, {"ids": chunk}).all():
-            account = accounts.get(row.account_id)
+        for line in connection.execute(_LINES_BY_ACCOUNT, {"ids": chunk}).all():
+            account = accounts.get(line.account_id)
             if (
                 account is not None
-                and row.holder_name == account.name
-                and row.account_id not in owned
+                and line.holder_name == account.name
+                and line.account_id not in owned
             ):
-                phones[row.account_id] = row.msisdn  # the holder's own line wins
-                owned.add(row.account_id)
-            elif row.account_id not in phones:
-                phones[row.account_id] = row.msisdn  # else the account's first line
+                phones[line.account_id] = line.msisdn  # the holder's own line wins
+                owned.add(line.account_id)
+            elif line.account_id not in phones:
+                phones[line.account_id] = line.msisdn  # else the account's first line
     return accounts, phones
 
 
 def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
     for start in range(0, len(ids), CHUNK):
         yield list(ids[start : start + CHUNK])
+
+
+def _joined_account(row: Any) -> dto.Account:
+    """The account columns a fact was read with (`_ACCOUNT_COLUMNS`), as `account_dto`."""
+    return dto.Account(
+        id=row.account_id,
+        name=row.a_name,
+        email=row.a_email,
+        locale=row.a_locale,
+        timezone=row.a_timezone,
+        currency=row.a_currency,
+        billing_type="prepaid" if row.a_billing_type == "prepaid" else "postpaid",
+    )
 
 
 def _invoice(row: Any) -> dto.InvoiceFact:

@@ -11,8 +11,9 @@ PostgreSQL, BEGIN IMMEDIATE on SQLite), so the usual replay never reaches the co
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import TypeVar
 
@@ -338,19 +339,22 @@ class SqlBillingClient(BillingClient):
         due_until: date,
         usage_floor: int,
         account_ids: Collection[int] | None = None,
+        changed_since: datetime | None = None,
+        dated: Mapping[str, Collection[date]] | None = None,
     ) -> dto.AlertFacts:
-        today = now.date()
-        only = None if account_ids is None else sorted(account_ids)
-        return await self._read(
-            lambda connection: alert_scan.facts(
-                connection,
-                today=today,
-                issued_since=issued_since,
-                due_until=due_until,
-                floor=usage_floor,
-                accounts=only,
-            )
-        )
+        window = alert_scan.Window(now.date(), issued_since, due_until, usage_floor)
+        if account_ids is not None:
+            only = sorted(account_ids)
+            return await self._read(lambda c: alert_scan.facts(c, window, accounts=only))
+        async with self._writing() as session:  # SQLite: no write is half done meanwhile
+            dialect = session.get_bind().dialect.name
+            watermark = await session.scalar(alert_scan.watermark_query(dialect))
+        if changed_since is None:
+            facts = await self._read(lambda c: alert_scan.facts(c, window, dated=dated))
+        else:
+            since, days = changed_since, dated or {}
+            facts = await self._read(lambda c: alert_scan.changes(c, window, since, days))
+        return replace(facts, watermark=watermark)
 
     async def list_audit(self, *, limit: int = 50) -> list[dto.AuditEntry]:
         """Newest first."""

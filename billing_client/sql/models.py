@@ -28,7 +28,10 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, MappedColumn, mapped_column, relationship
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 from billing_client import types as dto
@@ -63,6 +66,24 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+class DatabaseNow(FunctionElement[datetime]):
+    """The database's own clock, as aware UTC: PostgreSQL's `now()` (the moment the
+    transaction began), SQLite's current time to the millisecond in SQLAlchemy's format."""
+
+    type = UtcDateTime()
+    inherit_cache = True
+
+
+@compiles(DatabaseNow)
+def _now(element: DatabaseNow, compiler: SQLCompiler, **kw: Any) -> str:
+    return "now()"
+
+
+@compiles(DatabaseNow, "sqlite")
+def _sqlite_now(element: DatabaseNow, compiler: SQLCompiler, **kw: Any) -> str:
+    return "(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000')"
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {
@@ -70,6 +91,13 @@ class Base(DeclarativeBase):
         date: Date(),
         Decimal: Numeric(12, 3),
     }
+
+
+def _written_at() -> MappedColumn[Any]:
+    """When the row was last inserted or updated, on the database's clock, by any INSERT or
+    UPDATE SQLAlchemy sends (NULL: not since migration 0010). The alert scan reads the rows
+    written since its last scan (`alert_scan.changes`)."""
+    return mapped_column(UtcDateTime(), default=DatabaseNow(), onupdate=DatabaseNow(), index=True)
 
 
 def _money(nullable: bool = False) -> MappedColumn[Any]:
@@ -136,6 +164,7 @@ class Account(Base):
     bill_limit_action: Mapped[str | None] = mapped_column(String(10))  # NULL: "notice"; "bar"
     bill_limit_consent_until: Mapped[date | None]  # CONTINUE: no cap bar until then
     created_at: Mapped[datetime]
+    updated_at: Mapped[datetime | None] = _written_at()
 
     lines: Mapped[list[Line]] = relationship(
         back_populates="account", lazy="raise", order_by="Line.id"
@@ -215,6 +244,7 @@ class UsageCounter(Base):
     allowance: Mapped[int | None] = mapped_column(BigInteger)  # NULL = unlimited
     cycle_start: Mapped[date]
     cycle_end: Mapped[date]  # inclusive
+    updated_at: Mapped[datetime | None] = _written_at()
 
 
 class UsageRecord(Base):
@@ -253,6 +283,7 @@ class Charge(Base):
     rated_at: Mapped[datetime]
     # The rating system's record id: ingesting the same record twice charges once.
     source_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    updated_at: Mapped[datetime | None] = _written_at()
 
 
 class Invoice(Base):
@@ -270,8 +301,8 @@ class Invoice(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     number: Mapped[str] = mapped_column(String(32), unique=True)
     status: Mapped[str] = mapped_column(String(8))
-    issued_on: Mapped[date]
-    due_on: Mapped[date]
+    issued_on: Mapped[date] = mapped_column(index=True)  # the alert scan's days (`dated`)
+    due_on: Mapped[date] = mapped_column(index=True)
     period_start: Mapped[date]
     period_end: Mapped[date]
     currency: Mapped[str] = _currency()
@@ -282,6 +313,7 @@ class Invoice(Base):
     tax_rate: Mapped[Decimal] = mapped_column(Numeric(6, 4))  # 0.0700 = 7 %
     paid_at: Mapped[datetime | None]
     voided_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime | None] = _written_at()
 
     items: Mapped[list[InvoiceItem]] = relationship(lazy="raise", order_by="InvoiceItem.position")
 

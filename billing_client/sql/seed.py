@@ -616,16 +616,18 @@ def _generate_customer(rows: _Rows, rng: random.Random, context: _Context) -> No
     ]
     first_msisdn = rows.by_table["lines"][-len(line_ids)]["msisdn"]
     rows.add("contact_addresses", account_id=account_id, channel="sms", address=first_msisdn)
+    today = context.today[profile.tz]
     for line_id in line_ids:
-        _gen_usage(rows, rng, line_id, profile.plan, cycle_start)
+        _gen_usage(rows, rng, line_id, profile.plan, cycle_start, today)
     if profile.prepaid:
         _gen_ledger(rows, rng, context, account_id, profile.plan)
         return
+    terms = timedelta(days=rng.choices((14, 21, 28, 30), weights=(20, 50, 15, 15))[0])
     for months_ago in (2, 1, 0):
         issued = add_months(cycle_start, -months_ago)
-        paid = months_ago > 0 or _pays_early(rng, issued, context.today[profile.tz])
+        paid = _paid(rng, months_ago, issued + terms, today)
         items = _invoice_items(rng, profile.plan, line_ids)
-        _gen_invoice(rows, account_id, profile.tz, issued, items, paid)
+        _gen_invoice(rows, account_id, profile.tz, issued, items, paid, terms)
     _gen_unbilled(rows, rng, context, account_id, line_ids)
 
 
@@ -656,9 +658,14 @@ def _last_cycle_day(today: date, cycle_day: int) -> date:
     return start if start <= today else add_months(start, -1)
 
 
-def _pays_early(rng: random.Random, issued: date, today: date) -> bool:
-    """Whether the latest bill is paid already: most pay by the due date, some before."""
-    return rng.random() < (0.85 if issued + PAYMENT_TERMS < today else 0.4)
+def _paid(rng: random.Random, months_ago: int, due: date, today: date) -> bool:
+    """Whether a bill is paid already: most pay by the due date, some before; a few leave
+    last month's bill open too (overdue by weeks: the weekly overdue reminders)."""
+    if months_ago > 1:
+        return True
+    if months_ago == 1:
+        return rng.random() >= 0.03
+    return rng.random() < (0.85 if due < today else 0.4)
 
 
 def _email(name: str, account_id: int) -> str:
@@ -668,7 +675,9 @@ def _email(name: str, account_id: int) -> str:
 
 def _gen_account(rows: _Rows, rng: random.Random, context: _Context, profile: _Profile) -> int:
     account_id = rows.next_id["accounts"]
-    limit = None if profile.prepaid else rng.choice((None, None, None, 10000, 15000, 20000))
+    # About one postpaid account in five sets a spending cap ($50 to $200).
+    capped = not profile.prepaid and rng.random() < 0.2
+    limit = rng.choice((5000, 7500, 10000, 15000, 20000)) if capped else None
     return rows.add(
         "accounts",
         name=profile.name,
@@ -705,25 +714,35 @@ def _gen_line(
     )
 
 
-def _gen_usage(rows: _Rows, rng: random.Random, line_id: int, plan: Plan, start: date) -> None:
+def _gen_usage(
+    rows: _Rows, rng: random.Random, line_id: int, plan: Plan, start: date, today: date
+) -> None:
     end = add_months(start, 1) - timedelta(days=1)
-    for kind, unit, allowance, typical in (
-        ("data", "MB", plan.data_mb, plan.data_mb or 50 * MB_PER_GB),
+    elapsed = ((today - start).days + 1) / ((end - start).days + 1)  # of the cycle, so far
+    for kind, unit, allowance, unlimited in (  # unlimited: what such a line typically uses
+        ("data", "MB", plan.data_mb, 50 * MB_PER_GB),
         ("voice", "min", plan.voice_min, 600),
         ("sms", "sms", plan.sms, 400),
     ):
-        # Most lines use about half their allowance; a few run past it.
-        used = int(typical * min(rng.betavariate(2, 3) * 1.3, 1.1))
+        typical = allowance or unlimited
         rows.add(
             "usage_counters",
             line_id=line_id,
             kind=kind,
             unit=unit,
-            used=used,
+            used=int(typical * _share_used(rng, elapsed)),
             allowance=allowance,
             cycle_start=start,
             cycle_end=end,
         )
+
+
+def _share_used(rng: random.Random, elapsed: float) -> float:
+    """How much of an allowance a line has used `elapsed` of the way through its cycle: each
+    line its own pace (a median line would use half of it by the cycle's end), capped at
+    110 %. On any day about 15 % of allowances are past 50 %, 4 % past 80 % and 2 % used up."""
+    pace = rng.lognormvariate(-0.7, 0.5)
+    return min(pace * elapsed, 1.1)
 
 
 def _invoice_items(rng: random.Random, plan: Plan, line_ids: list[int]) -> list[_ItemRow]:
@@ -741,11 +760,17 @@ def _invoice_items(rng: random.Random, plan: Plan, line_ids: list[int]) -> list[
 
 
 def _gen_invoice(
-    rows: _Rows, account_id: int, tz: str, issued: date, items: list[_ItemRow], paid: bool
+    rows: _Rows,
+    account_id: int,
+    tz: str,
+    issued: date,
+    items: list[_ItemRow],
+    paid: bool,
+    terms: timedelta = PAYMENT_TERMS,
 ) -> None:
     subtotal = sum(item[-1] for item in items)
     total = subtotal + tax_minor(subtotal)
-    due = issued + PAYMENT_TERMS
+    due = issued + terms
     paid_at = _at_local(due - timedelta(days=2), tz) if paid else None
     invoice_id = rows.add(
         "invoices",
@@ -804,18 +829,28 @@ def _gen_payment(
 def _gen_unbilled(
     rows: _Rows, rng: random.Random, context: _Context, account_id: int, line_ids: list[int]
 ) -> None:
-    for _ in range(rng.choices((0, 1, 2), weights=(55, 35, 10))[0]):
-        minutes = rng.randint(3, 60)
+    """Half the accounts have charges not billed yet: calls abroad, and now and then roaming
+    data (a median 1.1 GB at 2 ¢ a MB), so 2–3 % of the capped accounts are past 80 % of
+    their cap and 1–2 % past it."""
+    for _ in range(rng.choices((0, 1, 2, 3, 4), weights=(50, 25, 13, 7, 5))[0]):
+        if rng.random() < 0.25:
+            kind, what, unit = "roaming", "Roaming data", "MB"
+            quantity = max(1, int(rng.lognormvariate(7.0, 0.8)))
+            amount = quantity * 2
+        else:
+            kind, what, unit = "international", "International calls", "min"
+            quantity = rng.randint(3, 60)
+            amount = quantity * 15
         rows.add(
             "charges",
             account_id=account_id,
             line_id=rng.choice(line_ids),
             invoice_id=None,
-            kind="international",
-            description=f"International calls ({minutes} min)",
-            quantity=Decimal(minutes),
-            unit="min",
-            amount_minor=minutes * 15,
+            kind=kind,
+            description=f"{what} ({quantity} {unit})",
+            quantity=Decimal(quantity),
+            unit=unit,
+            amount_minor=amount,
             currency="USD",
             rated_at=context.now - timedelta(hours=rng.randint(1, 600)),
             source_id=None,

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -161,7 +161,8 @@ def _import(
         new = _apply(connection, unique, progress)
         if new:
             _audit(connection, new, len(planned), now, actor)
-    return _report(len(planned), new, dry_run=dry_run)
+    accounts = frozenset(item.line.account_id for item in planned)
+    return replace(_report(len(planned), new, dry_run=dry_run), accounts=accounts)
 
 
 # --- checking ---------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -111,18 +112,21 @@ def _due(
 
 def _invoice_alerts(invoice: InvoiceFact, account: Account, context: Context) -> Iterator[_Due]:
     today = _local(context.now, account).date()
+    days_left = (invoice.due_on - today).days
+    ready = 0 <= (today - invoice.issued_on).days < READY_DAYS
+    if not ready and days_left not in DUE_DAYS and -days_left not in OVERDUE_DAYS:
+        return  # most open bills on most days: nothing to format
     values = {
         "operator": context.operator,
         "number": invoice.number,
-        "amount": invoice.amount_due.format(account.locale),
-        "due": format_date(invoice.due_on, format="long", locale=account.locale),
+        "amount": _money(invoice.amount_due, account.locale),
+        "due": _long_date(invoice.due_on, account.locale),
     }
     base = f"{account.id}:{invoice.number}"
-    if 0 <= (today - invoice.issued_on).days < READY_DAYS:
+    if ready:
         link = context.invoices_url(account.id)
         text = i18n.say(texts.BILL_READY, account.locale, link=link, **values)
         yield _Due(BILL_READY, account, f"alert:{BILL_READY}:{base}", text)
-    days_left = (invoice.due_on - today).days
     if days_left in DUE_DAYS:
         when = i18n.plural(texts.DUE_WHEN, account.locale, days_left, due=values["due"])
         text = i18n.say(texts.BILL_DUE, account.locale, when=when, **values)
@@ -149,7 +153,7 @@ def _usage_alerts(
         kind=i18n.say(texts.KINDS.get(usage.kind, {"en": usage.kind}), locale),
         used=_amount(usage.used, usage.unit),
         allowance=_amount(usage.allowance, usage.unit),
-        renews=format_date(usage.cycle_end + timedelta(days=1), format="long", locale=locale),
+        renews=_long_date(usage.cycle_end + timedelta(days=1), locale),
     )
     period = f"{usage.line_id}:{usage.kind}:{usage.cycle_start.isoformat()}"
     key = f"alert:{USAGE_THRESHOLD}:{account.id}:{period}:{level}"
@@ -233,6 +237,16 @@ def next_allowed(now: datetime, account: Account, prefs: AlertPreferences) -> da
 
 def _local(now: datetime, account: Account) -> datetime:
     return now.astimezone(ZoneInfo(account.timezone))
+
+
+@lru_cache(maxsize=8192)  # a scan formats the same few amounts and dates thousands of times
+def _money(amount: Money, locale: str) -> str:
+    return amount.format(locale)
+
+
+@lru_cache(maxsize=8192)
+def _long_date(day: date, locale: str) -> str:
+    return format_date(day, format="long", locale=locale)
 
 
 def _amount(value: int, unit: str) -> str:

@@ -13,9 +13,11 @@ import logging
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 
 from billing_client import AlertFacts, BillingClient
 from bot.addresses import AddressBook
+from bot.alerts import watermark
 from bot.alerts.planner import (
     BILL_DUE,
     BILL_OVERDUE,
@@ -33,6 +35,7 @@ from bot.outbox import Outbox
 log = logging.getLogger(__name__)
 USAGE_FLOOR = 50  # the lowest usage level a customer may choose
 REMINDERS = (BILL_DUE, BILL_OVERDUE)
+QUEUE_CHUNK = 2000  # alerts queued a transaction (an INSERT's values stay under SQLite's limit)
 
 
 class AlertService:
@@ -55,33 +58,82 @@ class AlertService:
         self._operator = operator
         self._clock = clock
 
+    _marks: watermark.ScanMarks | None = None  # where the periodic scan left off
+
     async def run_once(
         self,
         now: datetime | None = None,
         *,
         dry_run: bool = False,
         account_ids: Collection[int] | None = None,
+        incremental: bool = False,
     ) -> list[Decision]:
         """Every alert due at `now`: queued (deferred past quiet hours) or skipped, and why;
-        only `account_ids`' alerts when given (an event about them just came in)."""
+        only `account_ids`' alerts when given (an event about them just came in).
+
+        `incremental` (the scheduler's periodic scan): only the alerts that what changed since
+        the last scan made due (`bot.alerts.watermark`); everything when there is no last
+        scan, the clock went back or a new UTC day began. A dry run changes no watermark."""
         now = now or self._clock.now()
-        issued_since, due_until = scan_window(now)
-        facts = await self._billing.alert_facts(
-            now=now,
-            issued_since=issued_since,
-            due_until=due_until,
-            usage_floor=USAGE_FLOOR,
-            account_ids=account_ids,
-        )
+        facts, last = await self._facts(now, account_ids, incremental=incremental)
         preferences = await self._settings.get_many(facts.accounts)
         reach = await self._reach(facts, preferences)
         context = Context(now, self._operator, self._invoices_url)
         decisions = plan(facts, preferences, reach, context)
         if dry_run:
             return decisions
-        await self._withdraw_paid_reminders(facts, account_ids)
+        if last is None:
+            await self._withdraw_paid_reminders(facts, account_ids)
+        else:
+            await self._withdraw_closed(facts)
         decisions = await self._enforce_caps(decisions, now)
-        return await self._queue(await self._everywhere(decisions, facts))
+        queued = await self._queue_all(await self._everywhere(decisions, facts))
+        if account_ids is None:
+            mark = watermark.full_scan_mark if last is None else last.then
+            await self._scan_marks().save(mark(now, facts.watermark))
+        return queued
+
+    async def _facts(
+        self, now: datetime, account_ids: Collection[int] | None, *, incremental: bool
+    ) -> tuple[AlertFacts, watermark.ScanMark | None]:
+        """This scan's facts, and the last scan's mark when they are only what changed since."""
+        issued_since, due_until = scan_window(now)
+        ask = partial(
+            self._billing.alert_facts, now=now, issued_since=issued_since, due_until=due_until
+        )
+        last = await self._scan_marks().load() if incremental and account_ids is None else None
+        if last is None or not last.continues(now):
+            everyone = account_ids is None  # the usage levels customers chose bound the read
+            floor = await self._scan_marks().lowest_usage_level() if everyone else USAGE_FLOOR
+            return await ask(usage_floor=floor, account_ids=account_ids), None
+        ask = partial(ask, usage_floor=USAGE_FLOOR)
+        dated = watermark.dated(last.planned_at, now)
+        facts = await ask(changed_since=last.changes_from, dated=dated)
+        resettled = await self._scan_marks().settings_changed(last.planned_at)
+        if resettled:  # new levels, kinds or channel: their accounts' alerts, all of them
+            facts = watermark.merged(facts, await ask(account_ids=resettled))
+        return facts, last
+
+    async def _queue_all(self, decisions: list[Decision]) -> list[Decision]:
+        """`_queue` a chunk at a time: a first scan of a million lines queues tens of
+        thousands of alerts (dedupe keys make a chunk that failed safe to queue again)."""
+        queued = []
+        for start in range(0, len(decisions), QUEUE_CHUNK):
+            queued += await self._queue(decisions[start : start + QUEUE_CHUNK])
+        return queued
+
+    def _scan_marks(self) -> watermark.ScanMarks:
+        if self._marks is None:
+            self._marks = watermark.ScanMarks.beside(self._settings)
+        return self._marks
+
+    async def _withdraw_closed(self, facts: AlertFacts) -> None:
+        """Reminders waiting to go whose bill was paid or voided since the last scan."""
+        if not facts.closed:
+            return
+        stale = watermark.withdrawn(await self._outbox.waiting(REMINDERS), facts.closed)
+        if stale:
+            await self._outbox.withdraw(stale, reason="superseded: the bill is no longer open")
 
     async def _queue(self, decisions: list[Decision]) -> list[Decision]:
         messages = [d.message for d in decisions if d.message is not None]

@@ -24,7 +24,7 @@ from bot.clock import Clock
 from bot.otp import OneTimeCodes
 from bot.outbox import store
 from bot.outbox.pacing import Pacing
-from bot.outbox.ports import DeliveryError, SendContext, Sender
+from bot.outbox.ports import DeliveryError, FailedMessage, Fallback, SendContext, Sender
 from bot.outbox.retry import RetryPolicy
 from bot.phones import mask
 from bot.store import suppressions
@@ -69,8 +69,10 @@ class Delivery:
         codes: OneTimeCodes | None = None,
         pacing: Pacing | None = None,
         transactions: Transactions | None = None,
+        fallback: Fallback | None = None,
     ) -> None:
         self._sessions = sessions
+        self._fallback = fallback
         self._clock = clock
         self._senders = dict(senders) if live else {}
         self._live = live
@@ -202,7 +204,8 @@ class Delivery:
             delay = self._policy.delay(row.attempts) if after is None else timedelta(seconds=after)
             retry_at = now + delay
             values = {"status": store.RETRY, "last_error": reason, "next_attempt_at": retry_at}
-        await self._record(row, token, values)
+        if await self._record(row, token, values) and values["status"] == store.FAILED:
+            await self._fall_back(row)
         log.warning(
             "outbox: %s #%s on %s to %s, attempt %d: %s → %s",
             row.kind,
@@ -213,6 +216,23 @@ class Delivery:
             reason,
             values["status"],
         )
+
+    async def _fall_back(self, row: store.ClaimedRow) -> None:
+        failed = FailedMessage(
+            row.channel, row.recipient, row.replies, row.kind, row.dedupe_key, row.account_id
+        )
+        await self.fall_back(failed)
+
+    async def fall_back(self, failed: FailedMessage) -> None:
+        """A message that failed for good goes where the fallback says (once, by its key)."""
+        if self._fallback is None:
+            return
+        message = await self._fallback.instead(failed)
+        if message is None:
+            return
+        rows = [store.row_values(message, now=self._clock.now())]
+        await self._write(lambda connection: store.insert_ignore_on(connection, rows))
+        log.info("outbox: a failed %s falls back to %s", failed.kind, message.channel)
 
     async def _suppress(self, row: store.ClaimedRow, reason: str) -> None:
         """The provider says the address cannot receive: stop sending to it (all kinds)."""

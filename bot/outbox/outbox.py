@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from bot.otp import OneTimeCodes
 from bot.outbox.delivery import Delivery, DeliveryLimits
-from bot.outbox.ports import DeliveryStatus, Sender, moves_forward
+from bot.outbox.ports import DeliveryStatus, FailedMessage, Fallback, Sender, moves_forward
 from bot.outbox.retry import RetryPolicy
 from bot.outbox.store import (
     FAILED,
@@ -34,6 +34,7 @@ from bot.outbox.store import (
     insert_ignore_on,
     known_keys,
     newest,
+    replies_of,
     row_values,
     waiting_rows,
     withdraw_rows,
@@ -62,7 +63,9 @@ class Outbox:
         limits: DeliveryLimits | None = None,
         codes: OneTimeCodes | None = None,
         transactions: Transactions | None = None,
+        fallback: Fallback | None = None,
     ) -> None:
+        """`fallback` decides where a message that failed for good goes next (alerts)."""
         self._sessions = sessions
         self._clock = clock
         self._limits = limits or DeliveryLimits()
@@ -76,6 +79,7 @@ class Outbox:
             limits=self._limits,
             codes=codes,
             transactions=transactions,
+            fallback=fallback,
         )
         self._work = asyncio.Event()
 
@@ -181,6 +185,7 @@ class Outbox:
         """A provider's status callback: move the row's provider state forward (never back);
         a permanent failure also stops sending to the address. False when nothing changed."""
         now = self._clock.now()
+        failed: FailedMessage | None = None
         async with self._sessions() as session, session.begin():
             await claim_write_lock(session)
             row = await by_provider_id(session, status.provider_id)
@@ -198,6 +203,9 @@ class Outbox:
                 await suppressions.suppress(
                     session, row.channel, row.recipient, reason="unreachable", now=now
                 )
+                failed = _failed(row)
+        if failed is not None:
+            await self._delivery.fall_back(failed)
         return True
 
     def _send_again(self, row: OutboxMessage, status: DeliveryStatus, now: datetime) -> None:
@@ -216,3 +224,10 @@ class Outbox:
         """The outbound message log, newest first."""
         async with self._sessions() as session:
             return await newest(session, limit=limit)
+
+
+def _failed(row: OutboxMessage) -> FailedMessage:
+    replies = replies_of(row.replies)
+    return FailedMessage(
+        row.channel, row.recipient, replies, row.kind, row.dedupe_key, row.account_id
+    )

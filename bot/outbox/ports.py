@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
-from bot.types import Reply
+from bot.types import OutboundMessage, Reply
 
 
 class DeliveryError(Exception):
@@ -94,3 +94,22 @@ def moves_forward(current: str | None, new: str) -> bool:
     if current is None:
         return True
     return DELIVERY_ORDER.get(new, -1) > DELIVERY_ORDER.get(current, -1)
+
+
+@dataclass(frozen=True, slots=True)
+class FailedMessage:
+    """A message that failed for good on its channel (what a Fallback decides on)."""
+
+    channel: str
+    address: str
+    replies: tuple[Reply, ...]
+    kind: str
+    dedupe_key: str
+    account_id: int | None
+
+
+class Fallback(Protocol):
+    """Where a message that failed for good goes next (an alert to the customer's next
+    channel), or None. The outbox queues the answer like any message, once by its key."""
+
+    async def instead(self, failed: FailedMessage) -> OutboundMessage | None: ...

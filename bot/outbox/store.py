@@ -39,6 +39,7 @@ class ClaimedRow:
     dedupe_key: str
     attempts: int  # including the attempt this claim starts
     window_open: bool = True  # the customer wrote on this channel address within 24 hours
+    account_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +119,11 @@ async def insert_ignore(session: AsyncSession, rows: Sequence[Mapping[str, Any]]
     """INSERT … ON CONFLICT DO NOTHING (on the dedupe key); how many rows were new."""
     if not rows:
         return 0
+    if len(rows) > 1:  # executemany of one compiled INSERT, not one VALUES list per call
+        connection = await session.connection()
+        statement = _INSERT_IGNORE[connection.dialect.name]
+        result = await session.execute(statement, [dict(row) for row in rows])
+        return max(int(getattr(result, "rowcount", 0) or 0), 0)
     insert = dialect_insert(session, OutboxMessage)
     result = await session.execute(insert.values(list(rows)).on_conflict_do_nothing())
     return max(int(getattr(result, "rowcount", 0) or 0), 0)
@@ -145,6 +151,7 @@ _CLAIM_COLUMNS = (
     OutboxMessage.kind,
     OutboxMessage.dedupe_key,
     OutboxMessage.attempts,
+    OutboxMessage.account_id,
 )
 
 
@@ -349,7 +356,8 @@ def utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _replies(data: Sequence[Any] | None) -> tuple[Reply, ...]:
+def replies_of(data: Sequence[Any] | None) -> tuple[Reply, ...]:
+    """The stored replies (JSON) as Reply objects."""
     return tuple(Reply.from_dict(item) for item in data or [] if isinstance(item, dict))
 
 
@@ -358,10 +366,11 @@ def _claimed(row: Row[Any]) -> ClaimedRow:
         id=row.id,
         channel=row.channel,
         recipient=row.recipient,
-        replies=_replies(row.replies),
+        replies=replies_of(row.replies),
         kind=row.kind,
         dedupe_key=row.dedupe_key,
         attempts=row.attempts + 1,
+        account_id=row.account_id,
     )
 
 
@@ -371,7 +380,7 @@ def _entry(row: OutboxMessage) -> OutboxEntry:
         channel=row.channel,
         recipient=row.recipient,
         kind=row.kind,
-        replies=_replies(row.replies),
+        replies=replies_of(row.replies),
         status=row.status,
         attempts=row.attempts,
         account_id=row.account_id,

@@ -196,3 +196,16 @@ class BillingEvent(StoreBase):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     outcome: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
+
+
+class AlertScan(StoreBase):
+    """Where the periodic alert scan left off (`bot.alerts.watermark`): the billing
+    database's moment from which rows count as written since (`changes_from`), the moment the
+    last scan planned for, and the last full scan's."""
+
+    __tablename__ = "bot_alert_scans"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    changes_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    planned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    full_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
