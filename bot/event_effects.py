@@ -124,15 +124,10 @@ class EventEffects:
     async def _record(
         self, account: Account, invoice: InvoiceSummary | None, data: PaymentSucceeded
     ) -> Payment:
-        """The payment, recorded now or before (same provider and reference)."""
+        """The payment, recorded now or before (same provider and reference: the billing core
+        answers a concurrent copy with the first one's payment)."""
         invoice_id = invoice.id if invoice else None
         try:
-            return await self._pay(account, invoice_id, data)
-        except InvalidRequestError:
-            pass  # perhaps paid by a concurrent delivery meanwhile ("nothing is due"): ask again
-        except REFUSALS as error:
-            raise EventRefused(str(error)) from None
-        try:  # asked again, the core finds a concurrent delivery's payment by its reference
             return await self._pay(account, invoice_id, data)
         except REFUSALS as error:
             raise EventRefused(str(error)) from None

@@ -436,10 +436,13 @@ class SqlBillingClient(BillingClient):
         now: datetime,
     ) -> dto.Payment:
         async with self._writing() as session:
+            # The account is locked before the replay check: a concurrent copy of this payment
+            # (another process) waits here and then finds the first one's row, instead of
+            # finding the invoice already paid.
+            account = await _account(session, account_id, lock=True)
             earlier = await _payment_by_reference(session, provider, reference)
             if earlier is not None:
                 return _replay_for_account(earlier, account_id)
-            account = await _account(session, account_id)
             if amount.currency != account.currency:
                 raise InvalidRequestError(f"this account is billed in {account.currency}")
             invoice = await _payment_target(session, account, invoice_id, amount, now)
