@@ -29,6 +29,7 @@ from bot.alerts.planner import (
     scan_window,
 )
 from bot.alerts.preferences import DEFAULTS, AlertPreferences, AlertSettingsStore
+from bot.alerts.reach import choose
 from bot.clock import Clock
 from bot.outbox import Outbox
 
@@ -82,8 +83,10 @@ class AlertService:
         decisions = plan(facts, preferences, reach, context)
         if dry_run:
             return decisions
-        if last is None:
+        if account_ids is not None:
             await self._withdraw_paid_reminders(facts, account_ids)
+        elif last is None:
+            await self._withdraw_settled(now)
         else:
             await self._withdraw_closed(facts)
         decisions = await self._enforce_caps(decisions, now)
@@ -101,11 +104,14 @@ class AlertService:
         ask = partial(
             self._billing.alert_facts, now=now, issued_since=issued_since, due_until=due_until
         )
-        last = await self._scan_marks().load() if incremental and account_ids is None else None
+        if account_ids is not None:
+            return await ask(usage_floor=USAGE_FLOOR, account_ids=account_ids), None
+        last = await self._scan_marks().load() if incremental else None
         if last is None or not last.continues(now):
-            everyone = account_ids is None  # the usage levels customers chose bound the read
-            floor = await self._scan_marks().lowest_usage_level() if everyone else USAGE_FLOOR
-            return await ask(usage_floor=floor, account_ids=account_ids), None
+            # Everything: the bills with an alert due today, the allowances used to the
+            # lowest level anybody chose, the caps past their alert level.
+            floor = await self._scan_marks().lowest_usage_level()
+            return await ask(usage_floor=floor, dated=watermark.due_today(now)), None
         ask = partial(ask, usage_floor=USAGE_FLOOR)
         dated = watermark.dated(last.planned_at, now)
         facts = await ask(changed_since=last.changes_from, dated=dated)
@@ -126,6 +132,22 @@ class AlertService:
         if self._marks is None:
             self._marks = watermark.ScanMarks.beside(self._settings)
         return self._marks
+
+    async def _withdraw_settled(self, now: datetime) -> None:
+        """After a full scan (which reads only the bills with an alert due today): reminders
+        waiting to go whose bill is no longer open, their accounts' open bills read to tell."""
+        waiting = await self._outbox.waiting(REMINDERS)
+        if not waiting:
+            return
+        issued_since, due_until = scan_window(now)
+        facts = await self._billing.alert_facts(
+            now=now,
+            issued_since=issued_since,
+            due_until=due_until,
+            usage_floor=USAGE_FLOOR,
+            account_ids={int(_account_of(key)) for _, key in waiting},
+        )
+        await self._withdraw_paid_reminders(facts, None)
 
     async def _withdraw_closed(self, facts: AlertFacts) -> None:
         """Reminders waiting to go whose bill was paid or voided since the last scan."""
@@ -216,18 +238,14 @@ class AlertService:
     async def _chosen(
         self, channel: str | None, phone: str | None, email: str
     ) -> tuple[str, str] | None:
-        if channel == "email":
-            return "email", email
-        if channel == "telegram" and phone is not None and self._addresses is not None:
-            chats = await self._addresses.addresses_of(phone)
-            telegram = [address for kind, address in chats if kind == "telegram"]
-            if telegram:
-                return "telegram", telegram[0]
-        if channel in ("sms", "whatsapp") and phone is not None:
-            return channel, phone
-        if phone is not None:
-            return "sms", phone
-        return ("email", email) if email else None
+        chats = await self._telegram_chats(phone) if channel == "telegram" else []
+        return choose(channel, phone, email, chats)
+
+    async def _telegram_chats(self, phone: str | None) -> list[str]:
+        if phone is None or self._addresses is None:
+            return []
+        linked = await self._addresses.addresses_of(phone)
+        return [address for kind, address in linked if kind == "telegram"]
 
 
 def _skipped(decision: Decision, why: str) -> Decision:
