@@ -13,12 +13,14 @@ from billing_client.types import (
     AuditEntry,
     Balance,
     BarResult,
+    BillDays,
     BillLimit,
     CapBarResult,
     InvoiceDetail,
     InvoiceSummary,
     LimitChange,
     Line,
+    LowBalanceFact,
     Money,
     Payment,
     PaymentLink,
@@ -149,6 +151,13 @@ class BillingClient(ABC):
     @abstractmethod
     async def list_audit(self, *, limit: int = 50) -> list[AuditEntry]: ...
 
+    async def low_balance_facts(
+        self, *, account_ids: Collection[int] | None = None
+    ) -> tuple[LowBalanceFact, ...]:
+        """Prepaid accounts whose balance is under the level their customer set (only these
+        accounts' when given). A billing system that cannot tell sends no such alerts."""
+        return ()
+
     # --- spending caps (bill-shock protection) -------------------------------------------------
     # A billing system without spending caps keeps these defaults: the bot says caps are not
     # available rather than pretending to set one.
@@ -186,7 +195,7 @@ class BillingClient(ABC):
         usage_floor: int,
         account_ids: Collection[int] | None = None,
         changed_since: datetime | None = None,
-        dated: Mapping[str, Collection[date]] | None = None,
+        dated: Mapping[str, BillDays] | None = None,
     ) -> AlertFacts:
         """What the alert scan looks at, read set-based: open invoices issued on or after
         `issued_since` or due on or before `due_until`; current-cycle allowances used to at
@@ -194,11 +203,12 @@ class BillingClient(ABC):
         accounts' when `account_ids` is given (an event's). A billing system that cannot tell
         sends no scheduled alerts (the default).
 
-        `dated` names, per time zone, the days on which a bill is issued or due for an alert
-        to be due: the open bills of the zone's accounts issued or due on one of them are read
-        instead of every open bill in the window. With `changed_since` (a previous answer's
-        `watermark`), only the facts in what was written since — allowances, bills (those no
-        longer open in `closed`), unbilled charges and caps — and `dated`'s bills. Without
-        `account_ids` the answer has a `watermark` for the next time; without one the next
-        scan must read everything."""
+        `dated` names, per time zone, the days a bill is issued on or due on for one of its
+        alerts to be due (`BillDays`): the open bills of the zone's accounts issued or due on
+        one of them are read instead of every open bill in the window (a full scan's, without
+        `changed_since`); with it, in addition to the bills written since (the days that just
+        began). With `changed_since` (a previous answer's
+        `watermark`), only the facts in what was written since: allowances, bills (those no
+        longer open in `closed`), unbilled charges and caps. Without `account_ids` the answer
+        has a `watermark` for the next time; without one the next scan must read everything."""
         return AlertFacts()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -302,6 +302,21 @@ class LimitFact:
 
 
 @dataclass(frozen=True, slots=True)
+class LowBalanceFact:
+    """A prepaid account whose balance is under the level the customer asked to be told at.
+    `top_up` is its latest top-up (0 if none): one alert per drop, a top-up starts another."""
+
+    account_id: int
+    balance: Money
+    level: Money
+    top_up: int = 0
+
+
+# The days a bill's alert falls due on for a scan: (issued on one of these, due on one of these).
+BillDays = tuple[Collection[date], Collection[date]]
+
+
+@dataclass(frozen=True, slots=True)
 class AlertFacts:
     """Everything one alert scan needs, read set-based; accounts and their own numbers for
     every account the facts name."""
@@ -316,3 +331,4 @@ class AlertFacts:
     closed: frozenset[tuple[int, str]] = frozenset()
     # Pass as `changed_since` to the next scan to read only what was written after this one.
     watermark: datetime | None = None
+    low_balances: tuple[LowBalanceFact, ...] = ()

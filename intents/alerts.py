@@ -24,7 +24,10 @@ KINDS = {
     "usage_threshold": {"en": "Usage warnings", "es": "Avisos de consumo"},
     "bill_limit": {"en": "Spending-limit warnings", "es": "Avisos de límite de gasto"},
     "payment_received": {"en": "Payment receipts", "es": "Recibos de pago"},
+    "low_balance": {"en": "Low-balance warnings", "es": "Avisos de saldo bajo"},
 }
+BILLS = frozenset({"bill_ready", "bill_due", "bill_overdue", "bill_limit"})  # postpaid only
+PREPAID = frozenset({"low_balance"})
 CHANNELS: dict[str | None, dict[str, str]] = {
     "sms": {"en": "SMS", "es": "SMS"},
     "whatsapp": {"en": "WhatsApp", "es": "WhatsApp"},
@@ -78,6 +81,7 @@ _KIND_WORDS = {
     "bill_ready": r"new bills?|bill (is )?ready|bills? ready|factura(s)? nueva(s)?|nueva factura",
     "bill_limit": r"limit|cap|spending|l[ií]mite|gasto",
     "payment_received": r"payments?|receipts?|pagos?|recibos?",
+    "low_balance": r"(low )?balance|credit|saldo( bajo)?",
 }
 _ALL = re.compile(
     r"\b(all|every|any|todos?|todas?|ning[uú]n)\b.{0,20}\b(alerts?|notif\w*|avisos?|"
@@ -127,7 +131,7 @@ class AlertsIntent(Intent):
         assert ctx.account is not None and ctx.alert_settings is not None
         current = await ctx.alert_settings.get(ctx.account.id)
         step = ctx.state.step
-        if step == "toggle" and ctx.text in KINDS:
+        if step == "toggle" and ctx.text in _kinds(ctx):
             return await _save(ctx, _toggled(current, {ctx.text}))
         if step == "channel" and ctx.text in CHANNELS:
             return await _channel(ctx, current, ctx.text)
@@ -253,7 +257,7 @@ async def _has_telegram(ctx: TurnContext) -> bool:
 # --- words ------------------------------------------------------------------------------------
 def _settings_text(ctx: TurnContext, prefs: AlertPreferences) -> str:
     lines = [ctx.say(HEADER, channel=ctx.say(CHANNELS[prefs.channel]))]
-    for kind, label in KINDS.items():
+    for kind, label in _kinds(ctx).items():
         state = ctx.say(ON if prefs.wants(kind) else OFF)
         line = f"{ctx.say(label)}: {state}"
         if kind == "usage_threshold" and prefs.wants(kind):
@@ -271,8 +275,15 @@ def _settings_text(ctx: TurnContext, prefs: AlertPreferences) -> str:
 def _kind_options(ctx: TurnContext, prefs: AlertPreferences) -> list[Option]:
     return [
         Option(f"{ctx.say(label)} ({ctx.say(ON if prefs.wants(kind) else OFF)})", kind)
-        for kind, label in KINDS.items()
+        for kind, label in _kinds(ctx).items()
     ]
+
+
+def _kinds(ctx: TurnContext) -> dict[str, dict[str, str]]:
+    """The alerts this customer can get: bills and caps (postpaid) or low balance (prepaid)."""
+    prepaid = ctx.account is not None and ctx.account.billing_type == "prepaid"
+    hidden = BILLS if prepaid else PREPAID
+    return {kind: label for kind, label in KINDS.items() if kind not in hidden}
 
 
 def _channel_options(ctx: TurnContext) -> list[Option]:

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequen
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import TypeVar
 
 from sqlalchemy import Connection, case, func, select
@@ -30,7 +31,7 @@ from billing_client.errors import (
     NotFoundError,
 )
 from billing_client.interface import BillingClient
-from billing_client.sql import alert_scan, caps, pin_guard, reads
+from billing_client.sql import alert_scan, balance_scan, caps, pin_guard, reads
 from billing_client.sql.audit import audit
 from billing_client.sql.database import WRITE_INTENT
 from billing_client.sql.models import (
@@ -271,6 +272,11 @@ class SqlBillingClient(BillingClient):
             # Another request with this key, or for this line, committed first.
             return await self._replayed_bar(line_id, idempotency_key)
 
+    async def low_balance_facts(
+        self, *, account_ids: Collection[int] | None = None
+    ) -> tuple[dto.LowBalanceFact, ...]:
+        return await self._read(partial(balance_scan.low_balances, accounts=account_ids))
+
     # --- spending caps ------------------------------------------------------------------------
     async def get_bill_limit(self, account_id: int, *, now: datetime) -> dto.BillLimit:
         async with self._reading() as session:
@@ -340,7 +346,7 @@ class SqlBillingClient(BillingClient):
         usage_floor: int,
         account_ids: Collection[int] | None = None,
         changed_since: datetime | None = None,
-        dated: Mapping[str, Collection[date]] | None = None,
+        dated: Mapping[str, dto.BillDays] | None = None,
     ) -> dto.AlertFacts:
         window = alert_scan.Window(now.date(), issued_since, due_until, usage_floor)
         if account_ids is not None:

@@ -142,6 +142,13 @@ class Account(Base):
         CheckConstraint("billing_type IN ('prepaid', 'postpaid')", name="billing_type"),
         CheckConstraint("bill_cycle_day BETWEEN 1 AND 31", name="bill_cycle_day"),
         CheckConstraint("failed_pin_attempts >= 0", name="failed_pin_attempts"),
+        # The accounts with a low-balance alert, for the alert scan (0011).
+        Index(
+            "ix_accounts_low_balance",
+            "low_balance_alert_minor",
+            sqlite_where=text("low_balance_alert_minor IS NOT NULL"),
+            postgresql_where=text("low_balance_alert_minor IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -163,6 +170,7 @@ class Account(Base):
     bill_limit_alert_percent: Mapped[int | None] = mapped_column(Integer)
     bill_limit_action: Mapped[str | None] = mapped_column(String(10))  # NULL: "notice"; "bar"
     bill_limit_consent_until: Mapped[date | None]  # CONTINUE: no cap bar until then
+    low_balance_alert_minor: Mapped[int | None] = _money(nullable=True)  # prepaid: tell below
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime | None] = _written_at()
 

@@ -377,12 +377,18 @@ async def _seed_sam(
 async def _seed_maria(
     session: AsyncSession, plans: dict[str, Plan], hashes: dict[str, str], now: datetime
 ) -> None:
-    """Prepaid in Spanish, $12.50 on the ledger, no invoices."""
+    """Prepaid in Spanish, $12.50 on the ledger, no invoices, told when under $5."""
     tz, phone = "Europe/Madrid", "+12025550104"
     today = _local_today(now, tz)
     bundle_start = today - timedelta(days=20)
     account = _demo_account(
-        "María García", DEMO_EMAILS[2], "es_ES", tz, "prepaid", pin_hash=hashes[phone]
+        "María García",
+        DEMO_EMAILS[2],
+        "es_ES",
+        tz,
+        "prepaid",
+        pin_hash=hashes[phone],
+        low_balance_alert_minor=500,
     )
     account.bill_cycle_day = bundle_start.day
     await _add_account(session, account, phone, now)

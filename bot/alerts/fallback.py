@@ -24,6 +24,7 @@ FALLS_BACK = frozenset(
         "bill_limit",
         "payment_received",
         "ticket_updated",
+        "low_balance",
     }
 )
 FROM, THEN = ":from:", ":then:"

@@ -17,7 +17,15 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 
-from billing_client import Account, AlertFacts, InvoiceFact, LimitFact, Money, UsageFact
+from billing_client import (
+    Account,
+    AlertFacts,
+    InvoiceFact,
+    LimitFact,
+    LowBalanceFact,
+    Money,
+    UsageFact,
+)
 from bot import i18n
 from bot.alerts import texts
 from bot.alerts.preferences import DEFAULTS, AlertPreferences
@@ -27,7 +35,16 @@ from bot.types import OutboundMessage, Reply
 BILL_READY, BILL_DUE, BILL_OVERDUE = "bill_ready", "bill_due", "bill_overdue"
 USAGE_THRESHOLD, BILL_LIMIT = "usage_threshold", "bill_limit"
 LINE_BARRED = "line_barred"  # the spending cap barred chargeable usage (the customer opted in)
-KINDS = (BILL_READY, BILL_DUE, BILL_OVERDUE, USAGE_THRESHOLD, BILL_LIMIT, LINE_BARRED)
+LOW_BALANCE = "low_balance"  # a prepaid balance under the customer's level
+KINDS = (
+    BILL_READY,
+    BILL_DUE,
+    BILL_OVERDUE,
+    USAGE_THRESHOLD,
+    BILL_LIMIT,
+    LINE_BARRED,
+    LOW_BALANCE,
+)
 URGENT = frozenset({LINE_BARRED})  # go at once, quiet hours or not, to every channel
 DUE_DAYS = (3, 1)  # reminders this many days before the due date
 OVERDUE_DAYS = (1, 8, 15, 22)  # the day after, then weekly, four at most
@@ -108,6 +125,10 @@ def _due(
         account = facts.accounts.get(limit.account_id)
         if account is not None:
             yield from _limit_alerts(limit, account, context)
+    for low in facts.low_balances:
+        account = facts.accounts.get(low.account_id)
+        if account is not None:
+            yield _low_balance_alert(low, account, context)
 
 
 def _invoice_alerts(invoice: InvoiceFact, account: Account, context: Context) -> Iterator[_Due]:
@@ -177,6 +198,19 @@ def _limit_alerts(limit: LimitFact, account: Account, context: Context) -> Itera
     level = 100 if reached else limit.alert_percent
     text = i18n.say(texts.LIMIT_REACHED if reached else texts.LIMIT_NEAR, account.locale, **values)
     yield _Due(BILL_LIMIT, account, f"alert:{BILL_LIMIT}:{account.id}:{cycle}:{level}", text)
+
+
+def _low_balance_alert(low: LowBalanceFact, account: Account, context: Context) -> _Due:
+    """Once per drop under the level: a top-up starts the next one."""
+    text = i18n.say(
+        texts.LOW_BALANCE,
+        account.locale,
+        operator=context.operator,
+        balance=low.balance.format(account.locale),
+        level=low.level.format(account.locale),
+    )
+    key = f"alert:{LOW_BALANCE}:{account.id}:{low.top_up}:{low.level.minor}"
+    return _Due(LOW_BALANCE, account, key, text)
 
 
 def _limit_values(limit: LimitFact, account: Account, context: Context) -> dict[str, object]:

@@ -29,7 +29,7 @@ from bot.alerts.planner import (
     scan_window,
 )
 from bot.alerts.preferences import DEFAULTS, AlertPreferences, AlertSettingsStore
-from bot.alerts.reach import choose
+from bot.alerts.reach import choose, holder_phone
 from bot.clock import Clock
 from bot.outbox import Outbox
 
@@ -77,6 +77,7 @@ class AlertService:
         scan, the clock went back or a new UTC day began. A dry run changes no watermark."""
         now = now or self._clock.now()
         facts, last = await self._facts(now, account_ids, incremental=incremental)
+        facts = await self._with_low_balances(facts, account_ids)
         preferences = await self._settings.get_many(facts.accounts)
         reach = await self._reach(facts, preferences)
         context = Context(now, self._operator, self._invoices_url)
@@ -119,6 +120,21 @@ class AlertService:
         if resettled:  # new levels, kinds or channel: their accounts' alerts, all of them
             facts = watermark.merged(facts, await ask(account_ids=resettled))
         return facts, last
+
+    async def _with_low_balances(
+        self, facts: AlertFacts, account_ids: Collection[int] | None
+    ) -> AlertFacts:
+        """The prepaid accounts under their low-balance level (few: a level is opt-in), with
+        the accounts and holders' numbers the facts lack."""
+        low = await self._billing.low_balance_facts(account_ids=account_ids)
+        accounts, phones = dict(facts.accounts), dict(facts.phones)
+        for account_id in {fact.account_id for fact in low} - accounts.keys():
+            account = await self._billing.get_account(account_id)
+            accounts[account_id] = account
+            phone = holder_phone(account, await self._billing.list_lines(account_id))
+            if phone is not None:
+                phones[account_id] = phone
+        return replace(facts, low_balances=low, accounts=accounts, phones=phones)
 
     async def _queue_all(self, decisions: list[Decision]) -> list[Decision]:
         """`_queue` a chunk at a time: a first scan of a million lines queues tens of

@@ -67,3 +67,9 @@ LIMIT_BARRED = {
     "como pediste, el uso con cargo está bloqueado. Responde CONTINUAR para seguir usándolo "
     "hasta el {end}, o SUBIR {raise_to} para subir tu límite.",
 }
+LOW_BALANCE = {
+    "en": "{operator}: your prepaid balance is {balance}, under your {level} alert. Top up to "
+    "keep using your line.",
+    "es": "{operator}: tu saldo de prepago es de {balance}, por debajo de tu aviso de {level}. "
+    "Recarga para seguir usando tu línea.",
+}
