@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from billing_client import Account, AlertFacts, InvoiceFact, LimitFact, Money, UsageFact
+from billing_client import (
+    Account,
+    AlertFacts,
+    InvoiceFact,
+    LimitFact,
+    LowBalanceFact,
+    Money,
+    UsageFact,
+)
 from bot.alerts.planner import Context, next_allowed, plan
 from bot.alerts.preferences import AlertPreferences
 
@@ -152,3 +160,61 @@ def test_spanish_customers_get_spanish_alerts() -> None:
     [decision] = plan(facts(fact, accounts=(MARIA,)), {}, REACH, context())
 
     assert decision.message is not None and "datos" in decision.message.replies[0].text
+
+
+def capped(unbilled: int, *, bar: bool, consent: date | None = None) -> LimitFact:
+    return LimitFact(
+        1,
+        Money(15000, "USD"),
+        Money(unbilled, "USD"),
+        80,
+        bar=bar,
+        consent_until=consent,
+        cycle_start=date(2026, 11, 16),
+        cycle_end=date(2026, 12, 15),
+    )
+
+
+def test_an_opted_in_cap_reached_at_night_is_an_urgent_bar_notice_nobody_can_turn_off() -> None:
+    night = datetime(2026, 12, 7, 3, 30, tzinfo=UTC)  # 22:30 in New York
+    prefs = {1: AlertPreferences(disabled=frozenset({"bill_limit", "line_barred"}))}
+
+    [decision] = plan(facts(capped(15100, bar=True)), prefs, REACH, context(night))
+
+    assert (decision.kind, decision.outcome) == ("line_barred", "queued")
+    assert decision.message is not None and decision.message.not_before is None
+    text = decision.message.replies[0].text
+    assert "Reply CONTINUE to keep using it until December 15, 2026" in text
+    assert "RAISE 200" in text
+    assert decision.key == "alert:line_barred:1:2026-11-16:15000"
+
+
+def test_after_continue_a_reached_cap_says_nothing_more_this_cycle() -> None:
+    consented = capped(16000, bar=True, consent=date(2026, 12, 15))
+    assert plan(facts(consented), {}, REACH, context()) == []
+    notice_only = plan(facts(capped(16000, bar=False)), {}, REACH, context())
+    assert [d.key for d in notice_only] == ["alert:bill_limit:1:2026-11-16:100"]
+
+
+def test_a_low_balance_is_told_once_per_top_up_in_the_customers_language() -> None:
+    low = LowBalanceFact(2, Money(350, "USD"), Money(500, "USD"), top_up=41)
+    low_facts = AlertFacts(low_balances=(low,), accounts={2: MARIA})
+
+    [decision] = plan(low_facts, {}, REACH, context())
+
+    assert decision.key == "alert:low_balance:2:41:500"
+    assert decision.message is not None
+    assert "tu saldo de prepago es de 3,50" in decision.message.replies[0].text
+
+
+def test_a_reminder_goes_on_the_customers_own_calendar_day() -> None:
+    """At 23:30 UTC it is already the next day in Madrid but not in New York."""
+    late = datetime(2026, 12, 6, 23, 30, tzinfo=UTC)
+    due = date(2026, 12, 8)
+    madrid = InvoiceFact(2, 11, "INV-0011", date(2026, 11, 20), due, Money(1000, "USD"))
+    new_york = invoice(due)
+    both = AlertFacts(invoices=(madrid, new_york), accounts={1: ALEX, 2: MARIA})
+
+    keys = sorted(d.key for d in plan(both, {}, REACH, context(late)))
+
+    assert keys == ["alert:bill_due:2:INV-0011:1"]  # New York: still 2 days before
