@@ -202,7 +202,7 @@ class AlertService:
 
     async def _everywhere(self, decisions: list[Decision], facts: AlertFacts) -> list[Decision]:
         """Urgent alerts (a line barred) go to every verified channel of the holder: their
-        own number by SMS, the chosen channel and each linked chat."""
+        own number by SMS, the chosen channel, each linked chat and their email."""
         spread: list[Decision] = []
         for decision in decisions:
             if decision.kind in URGENT and decision.message is not None:
@@ -220,6 +220,9 @@ class AlertService:
             found.append(("sms", phone))
             if self._addresses is not None:
                 found.extend(await self._addresses.addresses_of(phone))
+        account = facts.accounts.get(decision.account_id)
+        if account is not None and account.email:
+            found.append(("email", account.email))
         return list(dict.fromkeys(found))
 
     async def _withdraw_paid_reminders(

@@ -66,6 +66,7 @@ async def test_an_opted_in_cap_bars_at_once_at_night_and_tells_every_channel(
     assert {(d.message.channel, d.message.address) for d in barred if d.message} == {
         ("sms", SAM),
         ("telegram", "770001"),
+        ("email", "sam.lee@example.com"),
     }
     assert all(d.message and d.message.not_before is None for d in barred)  # urgent
     assert {d.outcome for d in again if d.kind == "line_barred"} == {"already queued"}
