@@ -200,6 +200,17 @@ async def services(
 
 
 @pytest.fixture
+async def demo_services(
+    demo_db_url: str, clock: FakeClock, nlu_model: NluModel
+) -> AsyncIterator[Services]:
+    """Real Services (demo mode) on a seeded database of each backend in turn."""
+    settings = Settings(database_url=demo_db_url, demo=True, secret_key=TEST_SECRET)
+    built = await build_services(settings, clock=clock, nlu=nlu_model)
+    yield built
+    await built.close()
+
+
+@pytest.fixture
 async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
     async with client_for(services) as http:
         yield http

@@ -3,32 +3,21 @@ urgent notice to every verified channel, a notice-only cap never bars, CONTINUE 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from billing_client import LimitChange, Money
-from bot.bootstrap import build_services
 from bot.clock import FakeClock
-from bot.nlu import NluModel
 from bot.outbox.store import OutboxEntry
 from bot.services import Services
-from bot.settings import Settings
 from bot.store.links import SqlAddressBook
-from tests.helpers import TEST_SECRET
 
 SAM, JORDAN = "+12025550102", "+12025550103"
 CAP_AT_FIVE = Money(500, "USD")  # Sam has $6.00 of unbilled charges
 
 
 @pytest.fixture
-async def services(
-    demo_db_url: str, clock: FakeClock, nlu_model: NluModel
-) -> AsyncIterator[Services]:
-    settings = Settings(database_url=demo_db_url, demo=True, secret_key=TEST_SECRET)
-    built = await build_services(settings, clock=clock, nlu=nlu_model)
-    yield built
-    await built.close()
+def services(demo_services: Services) -> Services:
+    return demo_services
 
 
 def at_night(clock: FakeClock) -> None:

@@ -3,31 +3,21 @@ level, in their language; a top-up starts the next one."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 
 from billing_client import Money
 from billing_client.sql.models import PrepaidTransaction
-from bot.bootstrap import build_services
 from bot.clock import FakeClock
-from bot.nlu import NluModel
 from bot.services import Services
-from bot.settings import Settings
-from tests.helpers import TEST_SECRET
 
 MARIA = "+12025550104"
 
 
 @pytest.fixture
-async def services(
-    demo_db_url: str, clock: FakeClock, nlu_model: NluModel
-) -> AsyncIterator[Services]:
-    settings = Settings(database_url=demo_db_url, demo=True, secret_key=TEST_SECRET)
-    built = await build_services(settings, clock=clock, nlu=nlu_model)
-    yield built
-    await built.close()
+def services(demo_services: Services) -> Services:
+    return demo_services
 
 
 @pytest.fixture
