@@ -8,13 +8,13 @@ import contextlib
 import json
 import logging
 import os
-import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.cli_runtime import prepare, stopped_by_signals
 from bot.logs import configure_logging
 from bot.phones import PhoneError, normalize
 from bot.settings import Settings, SettingsError, log_level_from_env
@@ -140,7 +140,7 @@ def _serve(settings: Settings, host: str, port: int) -> int:
 
     listener = listen(host, port)
     try:
-        settings = asyncio.run(_prepare(settings))
+        settings = asyncio.run(prepare(settings))
         _print_banner(settings, host, port)
         config = uvicorn.Config(
             create_app(settings), log_config=None, access_log=False, lifespan="on"
@@ -150,14 +150,6 @@ def _serve(settings: Settings, host: str, port: int) -> int:
     finally:
         listener.close()
     return 0 if server.started else 1
-
-
-async def _prepare(settings: Settings) -> Settings:
-    """Migrate (and seed in demo mode); the settings with the secret that signs links."""
-    from bot.bootstrap import prepare_database, resolve_secret
-
-    await prepare_database(settings)
-    return await resolve_secret(settings)
 
 
 def channels_line(settings: Settings) -> str:
@@ -209,7 +201,7 @@ async def _chat(settings: Settings, phone: str, *, interactive: bool) -> int:
     from bot.bootstrap import build_services
     from channels import console
 
-    services = await build_services(await _prepare(settings))
+    services = await build_services(await prepare(settings))
     try:
         account = await services.billing.find_account_by_msisdn(phone)
         if interactive:
@@ -384,7 +376,7 @@ async def _poll(settings: Settings) -> int:
             "BILLBOT_DELIVERY is not live: replies are recorded (billbot messages), not sent"
         )
     stop = asyncio.Event()
-    with _stopped_by_signals(stop), _telegram_errors():
+    with stopped_by_signals(stop), _telegram_errors():
         await _poll_until(settings, stop)
     return 0
 
@@ -395,7 +387,7 @@ async def _poll_until(settings: Settings, stop: asyncio.Event) -> None:
     from bot.recovery import RecoverySweeper
     from channels.telegram_polling import delete_webhook, poll
 
-    services = await build_services(await _prepare(settings))
+    services = await build_services(await prepare(settings))
     worker = OutboxWorker(services.outbox)
     sweeper = RecoverySweeper(
         services.conversations, every_seconds=settings.recovery_sweep_seconds
@@ -436,19 +428,3 @@ def _update_handler(
             raise _StillAnswering
 
     return handle
-
-
-@contextlib.contextmanager
-def _stopped_by_signals(stop: asyncio.Event) -> Iterator[None]:
-    """SIGTERM and SIGINT (Ctrl-C) set `stop` while the block runs."""
-    loop = asyncio.get_running_loop()
-    installed: list[signal.Signals] = []
-    for number in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows
-            loop.add_signal_handler(number, stop.set)
-            installed.append(number)
-    try:
-        yield
-    finally:
-        for number in installed:
-            loop.remove_signal_handler(number)

@@ -56,9 +56,9 @@ def run_once(args: argparse.Namespace) -> int:
 
 async def _run_once(settings: Settings, at: datetime | None, *, dry_run: bool) -> list[Decision]:
     from bot.bootstrap import build_services
-    from bot.cli import _prepare
+    from bot.cli_runtime import prepare
 
-    services = await build_services(await _prepare(settings))
+    services = await build_services(await prepare(settings))
     try:
         return await services.alerts.run_once(at, dry_run=dry_run)
     finally:
@@ -112,13 +112,13 @@ def run_scheduler(args: argparse.Namespace) -> int:
 async def _scheduler(settings: Settings) -> int:
     """The jobs (and the outbox worker, so their alerts go out) until a signal stops them."""
     from bot.bootstrap import build_services
-    from bot.cli import _prepare, _stopped_by_signals
+    from bot.cli_runtime import prepare, stopped_by_signals
     from bot.outbox import OutboxWorker
     from scheduler.runner import start_scheduler
 
     stop = asyncio.Event()
-    with _stopped_by_signals(stop):
-        services = await build_services(await _prepare(settings))
+    with stopped_by_signals(stop):
+        services = await build_services(await prepare(settings))
         worker = OutboxWorker(services.outbox)
         scheduler = start_scheduler(services)
         worker.start()
