@@ -32,6 +32,7 @@ from billing_client.types import (
     Payment,
     PaymentLink,
     Ticket,
+    TicketUpdate,
     UsageCounter,
     UsageFact,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "PaymentLink",
     "PinChecksPausedError",
     "Ticket",
+    "TicketUpdate",
     "UsageCounter",
     "UsageFact",
     "VerificationError",

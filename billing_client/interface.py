@@ -25,6 +25,7 @@ from billing_client.types import (
     Payment,
     PaymentLink,
     Ticket,
+    TicketUpdate,
     UsageCounter,
 )
 
@@ -146,6 +147,14 @@ class BillingClient(ABC):
 
     @abstractmethod
     async def list_tickets(self, account_id: int) -> list[Ticket]: ...
+
+    async def update_ticket(
+        self, update: TicketUpdate, *, idempotency_key: str, now: datetime
+    ) -> Ticket:
+        """Apply the helpdesk's update (status and/or a message to the customer); a replayed
+        key changes nothing and returns the ticket with created=False. NotFoundError for an
+        unknown reference."""
+        raise InvalidRequestError("ticket updates are not available from this billing system")
 
     # --- audit --------------------------------------------------------------------------------
     @abstractmethod

@@ -238,6 +238,16 @@ class Ticket:
 
 
 @dataclass(frozen=True, slots=True)
+class TicketUpdate:
+    """What the operator's helpdesk says about a ticket: a new status, a message, or both."""
+
+    reference: str  # "T-000123"
+    status: TicketStatus | None = None
+    message: str | None = None
+    author: str = "agent"
+
+
+@dataclass(frozen=True, slots=True)
 class AuditEntry:
     at: datetime
     actor: str

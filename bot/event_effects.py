@@ -8,6 +8,9 @@
 - `usage.recorded`: the records go through the usage import (`billbot usage import`'s path),
   which counts each record once by its content (`source_id`); a scan of the accounts touched
   then queues their usage and spending-cap alerts.
+- `ticket.updated`: the helpdesk's status and/or message is added to the ticket once per event
+  (the message keyed by the event's id); its `ticket_updated` alert is queued once, where the
+  account's alerts go.
 
 Applied twice (a replay after a crash, two deliveries at once), each changes and queues nothing
 the second time. `EventRefused` when the billing core does not know what the event names.
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast, get_args
 
 from billing_client import (
     Account,
@@ -27,7 +30,10 @@ from billing_client import (
     InvoiceSummary,
     NotFoundError,
     Payment,
+    Ticket,
+    TicketUpdate,
 )
+from billing_client.types import TicketStatus
 from billing_client.usage_csv import UsageFile, UsageImportReport
 from bot import i18n
 from bot.alerts import texts
@@ -39,13 +45,14 @@ from bot.events import (
     EventRefused,
     InvoiceIssued,
     PaymentSucceeded,
+    TicketUpdated,
     UsageRecorded,
     describe_problems,
 )
 from bot.outbox import Outbox
 from bot.types import OutboundMessage, Reply
 
-PAYMENT_RECEIVED = "payment_received"
+PAYMENT_RECEIVED, TICKET_UPDATED = "payment_received", "ticket_updated"
 # What the billing core says when it will not record a payment (never "unavailable": a 503).
 REFUSALS = (InvalidRequestError, NotFoundError, ConflictError)
 UsageImporter = Callable[[UsageFile, datetime], Awaitable[UsageImportReport]]
@@ -92,6 +99,25 @@ class EventEffects:
             "account": account.id,
             "payment": _payment(payment, invoice),
             "alerts": [_decision(receipt), *alerts],
+        }
+
+    async def ticket_updated(self, data: TicketUpdated) -> dict[str, Any]:
+        update = TicketUpdate(data.ticket, _status(data.status), data.message)
+        try:
+            ticket = await self._billing.update_ticket(
+                update, idempotency_key=data.key, now=self._clock.now()
+            )
+        except REFUSALS as error:
+            raise EventRefused(str(error)) from None
+        account = await self._billing.get_account(ticket.account_id)
+        key = f"alert:{TICKET_UPDATED}:{account.id}:{ticket.id}:{data.key[-16:]}"
+        text = _ticket_text(account, ticket, data.message, self._operator)
+        told = await self._tell(account, TICKET_UPDATED, key, text)
+        return {
+            "account": account.id,
+            "ticket": ticket.reference,
+            "status": ticket.status,
+            "alerts": [_decision(told)],
         }
 
     async def usage_recorded(self, data: UsageRecorded) -> dict[str, Any]:
@@ -147,21 +173,24 @@ class EventEffects:
     async def _receipt(
         self, account: Account, invoice: InvoiceSummary | None, payment: Payment
     ) -> Decision:
-        """Queue the receipt once per payment, where the account's alerts go, at once."""
+        """The receipt, once per payment."""
         key = f"alert:{PAYMENT_RECEIVED}:{account.id}:{payment.id}"
+        text = _receipt_text(account, invoice, payment, self._operator)
+        return await self._tell(account, PAYMENT_RECEIVED, key, text)
+
+    async def _tell(self, account: Account, kind: str, key: str, text: str) -> Decision:
+        """Queue `text` once by `key`, where the account's alerts go, at once (unless the
+        customer turned this kind off)."""
+        if not await self._reach.wants(account.id, kind):
+            return Decision(kind, account.id, key, "skipped", "turned off by the customer")
         reach = await self._reach.reach_of(account.id)
         if reach is None:
-            return Decision(
-                PAYMENT_RECEIVED, account.id, key, "skipped", "no channel reaches them"
-            )
+            return Decision(kind, account.id, key, "skipped", "no channel reaches them")
         channel, address = reach
-        text = _receipt_text(account, invoice, payment, self._operator)
-        message = OutboundMessage(
-            channel, address, (Reply(text=text),), PAYMENT_RECEIVED, key, account.id
-        )
+        message = OutboundMessage(channel, address, (Reply(text=text),), kind, key, account.id)
         new = await self._outbox.enqueue(message)
         outcome = "queued" if new else "already queued"
-        return Decision(PAYMENT_RECEIVED, account.id, key, outcome, f"by {channel}")
+        return Decision(kind, account.id, key, outcome, f"by {channel}")
 
     async def _scan(self, account_ids: Collection[int]) -> list[dict[str, Any]]:
         """The accounts' alert scan now: what it queued, deferred, skipped or found queued."""
@@ -183,6 +212,32 @@ def _receipt_text(
         number=invoice.number if invoice is not None else "",
         reference=payment.provider_reference,
     )
+
+
+def _status(status: str | None) -> TicketStatus | None:
+    for known in get_args(TicketStatus):
+        if status == known:
+            return cast(TicketStatus, known)
+    return None
+
+
+def _ticket_text(account: Account, ticket: Ticket, message: str | None, operator: str) -> str:
+    status = i18n.say(texts.TICKET_STATUSES[ticket.status], account.locale)
+    said = "" if message is None else _shortened(message)
+    template = texts.TICKET_UPDATED if said else texts.TICKET_STATUS_ONLY
+    return i18n.say(
+        template,
+        account.locale,
+        operator=operator,
+        reference=ticket.reference,
+        status=status,
+        message=said,
+    )
+
+
+def _shortened(message: str, limit: int = 280) -> str:
+    flat = " ".join(message.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
 def _payment(payment: Payment, invoice: InvoiceSummary | None) -> dict[str, Any]:

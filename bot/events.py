@@ -20,7 +20,7 @@ import hmac
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
@@ -36,12 +36,15 @@ log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "Billbot-Signature"
 MAX_BODY_BYTES = 1024 * 1024
 TOLERANCE_SECONDS = 300
-INVOICE_ISSUED, PAYMENT_SUCCEEDED, USAGE_RECORDED = (
+INVOICE_ISSUED, PAYMENT_SUCCEEDED, USAGE_RECORDED, TICKET_UPDATED = (
     "invoice.issued",
     "payment.succeeded",
     "usage.recorded",
+    "ticket.updated",
 )
-EVENT_TYPES = (INVOICE_ISSUED, PAYMENT_SUCCEEDED, USAGE_RECORDED)
+EVENT_TYPES = (INVOICE_ISSUED, PAYMENT_SUCCEEDED, USAGE_RECORDED, TICKET_UPDATED)
+TICKET_STATUSES = ("open", "pending_customer", "resolved", "closed")
+MAX_MESSAGE = 2000
 DEFAULT_PROVIDER = "events"
 MAX_AMOUNT = Decimal("1000000000")
 SHOWN_PROBLEMS = 20
@@ -93,7 +96,17 @@ class UsageRecorded:
     rows: tuple[UsageRow, ...]  # `line_number` is the record's index in `records`
 
 
-EventData = InvoiceIssued | PaymentSucceeded | UsageRecorded
+@dataclass(frozen=True, slots=True)
+class TicketUpdated:
+    """The operator's helpdesk changed a ticket: a new status, a message, or both."""
+
+    ticket: str  # "T-000123"
+    status: str | None
+    message: str | None
+    key: str = ""  # from the event's id: the update is applied once by it
+
+
+EventData = InvoiceIssued | PaymentSucceeded | UsageRecorded | TicketUpdated
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +178,10 @@ def parse(body: bytes, *, number: NumberCheck) -> Event:
     if not isinstance(created, int) or isinstance(created, bool) or created < 0:
         raise BadEvent("created must be a unix timestamp (whole seconds)")
     data = _object(top.get("data"), "data")
-    return Event(event_id, type_, created, _PARSERS[type_](data, number))
+    parsed = _PARSERS[type_](data, number)
+    if isinstance(parsed, TicketUpdated):
+        parsed = replace(parsed, key="event:" + hashlib.sha256(event_id.encode()).hexdigest())
+    return Event(event_id, type_, created, parsed)
 
 
 def _json(body: bytes) -> Any:
@@ -222,6 +238,28 @@ def _payment_succeeded(data: Mapping[str, Any], number: NumberCheck) -> PaymentS
         reference=_text(data, "reference", max_length=128, where="data."),
         provider=provider or DEFAULT_PROVIDER,
     )
+
+
+def _ticket_updated(data: Mapping[str, Any], number: NumberCheck) -> TicketUpdated:
+    ticket = _text(data, "ticket", max_length=20, where="data.")
+    status = _text(data, "status", max_length=20, where="data.", optional=True) or None
+    if status is not None and status not in TICKET_STATUSES:
+        raise BadEvent(f"data.status must be one of {', '.join(TICKET_STATUSES)}")
+    message = _message(data.get("message"))
+    if status is None and message is None:
+        raise BadEvent("data needs a status, a message or both")
+    return TicketUpdated(ticket, status, message)
+
+
+def _message(value: Any) -> str | None:
+    """A message to the customer: text of at most MAX_MESSAGE characters (lines allowed)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise BadEvent("data.message must be a non-empty string")
+    if len(value) > MAX_MESSAGE or not all(ch.isprintable() or ch in "\n\t" for ch in value):
+        raise BadEvent(f"data.message must be at most {MAX_MESSAGE} printable characters")
+    return value.strip()
 
 
 def _amount(data: Mapping[str, Any]) -> Money:
@@ -307,6 +345,7 @@ _PARSERS: dict[str, Callable[[Mapping[str, Any], NumberCheck], EventData]] = {
     INVOICE_ISSUED: _invoice_issued,
     PAYMENT_SUCCEEDED: _payment_succeeded,
     USAGE_RECORDED: _usage_recorded,
+    TICKET_UPDATED: _ticket_updated,
 }
 
 
@@ -320,6 +359,8 @@ class Effects(Protocol):
     async def payment_succeeded(self, data: PaymentSucceeded) -> dict[str, Any]: ...
 
     async def usage_recorded(self, data: UsageRecorded) -> dict[str, Any]: ...
+
+    async def ticket_updated(self, data: TicketUpdated) -> dict[str, Any]: ...
 
 
 class EventService:
@@ -369,4 +410,6 @@ class EventService:
             return await self._effects.invoice_issued(data)
         if isinstance(data, PaymentSucceeded):
             return await self._effects.payment_succeeded(data)
+        if isinstance(data, TicketUpdated):
+            return await self._effects.ticket_updated(data)
         return await self._effects.usage_recorded(data)

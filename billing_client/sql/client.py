@@ -336,6 +336,41 @@ class SqlBillingClient(BillingClient):
             )
             return [ticket.to_dto() for ticket in tickets]
 
+    async def update_ticket(
+        self, update: dto.TicketUpdate, *, idempotency_key: str, now: datetime
+    ) -> dto.Ticket:
+        try:
+            return await self._update_once(update, idempotency_key, now)
+        except sa_exc.IntegrityError:  # a concurrent copy of this update committed first
+            return await self._replayed_update(update.reference)
+
+    async def _update_once(self, update: dto.TicketUpdate, key: str, now: datetime) -> dto.Ticket:
+        async with self._writing() as session:
+            ticket = await _ticket_by_reference(session, update.reference, lock=True)
+            if await _message_by_key(session, key) is not None:
+                return ticket.to_dto(created=False)
+            if update.status is not None:
+                ticket.status = update.status
+            body = update.message or f"Status: {ticket.status}"
+            author = update.author[:40]
+            session.add(
+                TicketMessage(
+                    ticket_id=ticket.id,
+                    author=author,
+                    body=body,
+                    idempotency_key=key,
+                    created_at=now,
+                )
+            )
+            ticket.updated_at = now
+            await session.flush()
+            audit(session, now, author, "ticket_updated", "ticket", ticket.id, ticket.status)
+            return ticket.to_dto()
+
+    async def _replayed_update(self, reference: str) -> dto.Ticket:
+        async with self._reading() as session:
+            return (await _ticket_by_reference(session, reference)).to_dto(created=False)
+
     # --- audit --------------------------------------------------------------------------------
     async def alert_facts(
         self,
@@ -595,6 +630,25 @@ async def _active_barring(session: AsyncSession, line: Line) -> Barring | None:
     return await session.scalar(
         select(Barring).where(Barring.line_id == line.id, Barring.lifted_at.is_(None))
     )
+
+
+async def _ticket_by_reference(
+    session: AsyncSession, reference: str, *, lock: bool = False
+) -> Ticket:
+    """The ticket "T-000123" names; NotFoundError for anything else."""
+    prefix, _, digits = reference.strip().upper().partition("-")
+    if prefix != "T" or not digits.isdigit() or len(digits) > 12:
+        raise NotFoundError(f"no ticket {reference[:20]!r}")
+    query = select(Ticket).where(Ticket.id == int(digits))
+    ticket = await session.scalar(query.with_for_update() if lock else query)
+    if ticket is None:
+        raise NotFoundError(f"no ticket {reference[:20]!r}")
+    return ticket
+
+
+async def _message_by_key(session: AsyncSession, key: str) -> TicketMessage | None:
+    query = select(TicketMessage).where(TicketMessage.idempotency_key == key)
+    return await session.scalar(query)
 
 
 async def _ticket_by_key(session: AsyncSession, key: str) -> Ticket | None:

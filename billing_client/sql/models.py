@@ -473,11 +473,13 @@ class Ticket(Base):
 
 class TicketMessage(Base):
     __tablename__ = "ticket_messages"
+    __table_args__ = (Index("uq_ticket_messages_idempotency_key", "idempotency_key", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ticket_id: Mapped[int] = _fk("tickets.id")
     author: Mapped[str] = mapped_column(String(40))  # customer | agent | bot
     body: Mapped[str] = mapped_column(Text)
+    idempotency_key: Mapped[str | None] = mapped_column(String(160))  # an update's key
     created_at: Mapped[datetime]
 
 

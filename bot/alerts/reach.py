@@ -40,6 +40,10 @@ class AlertReach:
         chats = await self._telegram_chats(phone) if chosen == "telegram" else []
         return choose(chosen, phone, account.email, chats)
 
+    async def wants(self, account_id: int, kind: str) -> bool:
+        """Whether the customer gets this kind of alert (they may turn kinds off)."""
+        return (await self._settings.get(account_id)).wants(kind)
+
     async def _telegram_chats(self, phone: str | None) -> list[str]:
         if phone is None or self._addresses is None:
             return []

@@ -73,3 +73,17 @@ LOW_BALANCE = {
     "es": "{operator}: tu saldo de prepago es de {balance}, por debajo de tu aviso de {level}. "
     "Recarga para seguir usando tu línea.",
 }
+TICKET_UPDATED = {
+    "en": "{operator}: your ticket {reference} is {status}. Our team says: {message}",
+    "es": "{operator}: tu incidencia {reference} está {status}. Nuestro equipo dice: {message}",
+}
+TICKET_STATUS_ONLY = {
+    "en": "{operator}: your ticket {reference} is {status}.",
+    "es": "{operator}: tu incidencia {reference} está {status}.",
+}
+TICKET_STATUSES = {
+    "open": {"en": "open", "es": "abierta"},
+    "pending_customer": {"en": "waiting for your reply", "es": "esperando tu respuesta"},
+    "resolved": {"en": "resolved", "es": "resuelta"},
+    "closed": {"en": "closed", "es": "cerrada"},
+}

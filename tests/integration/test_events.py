@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
-from billing_client.sql.models import Invoice, Payment, UsageCounter, UsageRecord
+from billing_client.sql.models import Invoice, Payment, TicketMessage, UsageCounter, UsageRecord
 from bot.bootstrap import build_services
 from bot.clock import FakeClock
 from bot.events import SIGNATURE_HEADER, body_digest, signature_header
@@ -525,3 +525,63 @@ async def test_a_crash_after_applying_but_before_recording_applies_nothing_twice
     assert response.json()["alerts"][0]["outcome"] == "already queued"
     assert await count(services, Payment.id) == 4
     assert len(await outbox(services, "payment_received")) == 1
+
+
+# --- ticket.updated ---------------------------------------------------------------------------
+async def sams_ticket(services: Services) -> str:
+    ticket = await services.billing.create_ticket(
+        await account_id(services, SAM),
+        subject="No data in Canada",
+        description="Roaming data does not work in Toronto.",
+        channel="sms",
+        idempotency_key="ticket:canada",
+        now=services.clock.now(),
+    )
+    return ticket.reference
+
+
+async def test_a_ticket_update_adds_the_agents_message_once_and_tells_the_customer(
+    services: Services, client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    reference = await sams_ticket(services)
+    data = {"ticket": reference, "status": "resolved", "message": "Roaming is on again."}
+    body = body_of("evt-ticket-1", "ticket.updated", data)
+
+    first = await post(client, clock, body)
+    again = await post(client, clock, body)
+
+    assert first.status_code == 200, first.text
+    assert first.json()["status"] == "resolved" and first.json()["ticket"] == reference
+    assert again.json()["replayed"] is True
+    assert await count(services, TicketMessage.id) == 2  # the customer's and the agent's
+    [told] = await outbox(services, "ticket_updated")
+    assert told.recipient == SAM
+    assert told.text.endswith(
+        f"your ticket {reference} is resolved. Our team says: Roaming is on again."
+    )
+    [ticket] = await services.billing.list_tickets(await account_id(services, SAM))
+    assert ticket.status == "resolved"
+
+
+@pytest.mark.parametrize(
+    ("data", "status", "why"),
+    [
+        ({"ticket": "T-000001"}, 400, "a status, a message or both"),
+        ({"ticket": "T-000001", "status": "done"}, 400, "data.status must be one of"),
+        ({"ticket": "T-999999", "status": "closed"}, 422, "no ticket"),
+    ],
+)
+async def test_a_bad_ticket_update_changes_nothing(
+    services: Services,
+    client: httpx.AsyncClient,
+    clock: FakeClock,
+    data: dict[str, str],
+    status: int,
+    why: str,
+) -> None:
+    await sams_ticket(services)
+    answer = await post(client, clock, body_of("evt-bad-ticket", "ticket.updated", data))
+
+    assert answer.status_code == status and why in answer.text
+    assert await count(services, BillingEvent.id) == 0
+    assert await outbox(services, "ticket_updated") == []
