@@ -25,6 +25,7 @@ KINDS = {
     "bill_limit": {"en": "Spending-limit warnings", "es": "Avisos de límite de gasto"},
     "payment_received": {"en": "Payment receipts", "es": "Recibos de pago"},
     "low_balance": {"en": "Low-balance warnings", "es": "Avisos de saldo bajo"},
+    "ticket_updated": {"en": "Ticket updates", "es": "Novedades de incidencias"},
 }
 BILLS = frozenset({"bill_ready", "bill_due", "bill_overdue", "bill_limit"})  # postpaid only
 PREPAID = frozenset({"low_balance"})
@@ -82,6 +83,7 @@ _KIND_WORDS = {
     "bill_limit": r"limit|cap|spending|l[ií]mite|gasto",
     "payment_received": r"payments?|receipts?|pagos?|recibos?",
     "low_balance": r"(low )?balance|credit|saldo( bajo)?",
+    "ticket_updated": r"tickets?|support|incidencias?|soporte",
 }
 _ALL = re.compile(
     r"\b(all|every|any|todos?|todas?|ning[uú]n)\b.{0,20}\b(alerts?|notif\w*|avisos?|"
