@@ -7,7 +7,6 @@ from functools import lru_cache
 
 import phonenumbers
 
-
 _NANP = re.compile(r"\+1([2-9]\d\d)(\d{3})(\d{4})")  # +1 and a ten-digit NANP number
 
 
