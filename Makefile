@@ -32,12 +32,16 @@ test: lint
 	$(BIN)/pytest -n 2
 
 # Bare endpoints vs billbot on SQLite and PostgreSQL under wrk (installed when missing, as root):
-# the web chat, then the SMS and Telegram webhooks, outbox delivery and SMS segments;
+# the web chat, then the SMS and Telegram webhooks, outbox delivery and SMS segments, then the
+# alert scan over a million generated lines (seeding them takes ~4 min on SQLite, ~8 on
+# PostgreSQL; `make bench ALERTS_ARGS="--lines 100000"` for a quicker look);
 # e.g. `make bench BENCH_ARGS=--profile` adds cProfile and py-spy. See docs/benchmarks.md.
 BENCH_ARGS ?=
+ALERTS_ARGS ?= --lines 1000000
 bench: setup
 	$(BIN)/python -m bench $(BENCH_ARGS)
 	$(BIN)/python -m bench.webhooks
+	$(BIN)/python -m bench.alerts $(ALERTS_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

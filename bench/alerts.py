@@ -8,8 +8,9 @@ run-once` builds it) with a fixed clock:
 
 1. a dry run of the full scan (reads and plans every alert due, queues nothing);
 2. the first scan: reads everything, plans and queues every alert due (alerts per second);
-3. the scheduler's scan a minute later, with nothing new (`run_once(incremental=True)`), and
-   the SQL statements it sent;
+3. the scheduler's scan with nothing new (`run_once(incremental=True)`), five times a minute
+   apart: the median, the first (which loads the time zone data once per process) and the SQL
+   statements one sends;
 4. the scheduler's scan after 1,000 counters and 200 accounts' charges changed;
 5. a full scan again (what every scan cost before the watermark: a re-read that the outbox
    deduplicates).
@@ -44,8 +45,10 @@ from bench.databases import (
 RESULTS = Path(__file__).resolve().parent / "results" / "alerts.md"
 LINES_PER_CUSTOMER = 1.24  # what `seed_generated` gives on average (1,000 customers ≈ 1,240 lines)
 TARGET_SECONDS = 10.0  # the issue's target for 1,000,000 lines
-NOTHING_NEW_SHARE = 0.05  # "near zero": well under this share of the full scan
+NOTHING_NEW_SHARE = 0.05  # "near zero": under this share of the full scan …
+NEAR_ZERO_MS = 50.0  # … or this (small runs, where the full scan itself is short)
 CHANGED_COUNTERS, CHANGED_ACCOUNTS = 1000, 200
+NOTHING_NEW_SCANS = 5
 
 
 @dataclass(slots=True)
@@ -62,7 +65,8 @@ class Measured:
     full: float = 0.0
     queued: int = 0
     planned: int = 0
-    nothing_new_ms: float = 0.0
+    nothing_new_ms: float = 0.0  # the median of NOTHING_NEW_SCANS
+    first_nothing_new_ms: float = 0.0
     nothing_new_decisions: int = 0
     nothing_new_statements: int = 0
     changed_ms: float = 0.0
@@ -182,13 +186,19 @@ async def _scans(env: Mapping[str, str], measured: Measured) -> None:
         measured.planned = len(planned)
         measured.full, decisions = await _timed(alerts.run_once())
         measured.queued = sum(1 for d in decisions if d.outcome in ("queued", "deferred"))
+        times = []
+        for _ in range(NOTHING_NEW_SCANS):
+            clock.advance(minutes=1)
+            seconds, quiet = await _timed(alerts.run_once(incremental=True))
+            times.append(seconds * 1000)
+            measured.nothing_new_decisions += len(quiet)
+        measured.first_nothing_new_ms = times[0]
+        measured.nothing_new_ms = statistics.median(times)
         clock.advance(minutes=1)
         engines = getattr(services.transactions, "engines", ())
         direct = getattr(services.transactions, "direct", None)
         with SqlCounter(services.db, *engines, direct=direct) as counter:
-            seconds, quiet = await _timed(alerts.run_once(incremental=True))
-        measured.nothing_new_ms = seconds * 1000
-        measured.nothing_new_decisions = len(quiet)
+            await alerts.run_once(incremental=True)
         measured.nothing_new_statements = counter.counts.statements
         await _change(services)
         clock.advance(minutes=1)
@@ -262,12 +272,14 @@ def render(results: list[Measured]) -> str:
 
 
 def verdict(m: Measured) -> str:
-    """The issue's target: a full scan of 1M lines in 10 s, one with nothing new near zero."""
-    scaled = m.full * 1_000_000 / m.lines if m.lines else math.inf
-    quick = m.nothing_new_ms / 1000 <= NOTHING_NEW_SHARE * m.full and not m.nothing_new_decisions
-    if scaled <= TARGET_SECONDS and quick:
-        return "met"
-    return "missed" + ("" if quick else " (nothing new)")
+    """The issue's target: a full scan of 1M lines in 10 s, one with nothing new near zero
+    (under 5 % of the full scan, or 50 ms); judged on a run of a million lines or more."""
+    quick = m.nothing_new_ms <= max(NEAR_ZERO_MS, NOTHING_NEW_SHARE * m.full * 1000)
+    if m.nothing_new_decisions or not quick:
+        return "missed (nothing new)"
+    if m.lines < 1_000_000:
+        return "nothing new: met; full scan: run --lines 1000000"
+    return "met" if m.full <= TARGET_SECONDS else f"missed ({m.full:.1f} s > {TARGET_SECONDS:.0f})"
 
 
 def _sentences(results: list[Measured]) -> list[str]:
@@ -277,9 +289,10 @@ def _sentences(results: list[Measured]) -> list[str]:
             continue
         share = m.nothing_new_ms / 1000 / m.full if m.full else 0.0
         said.append(
-            f"- {m.database}: {m.planned:,} alerts planned from {m.lines:,} lines; the scan "
-            f"with nothing new took {share:.2%} of the full scan and planned "
-            f"{m.nothing_new_decisions} alerts."
+            f"- {m.database}: {m.planned:,} alerts planned from {m.lines:,} lines; a scan "
+            f"with nothing new took {share:.2%} of the full scan (the first "
+            f"{m.first_nothing_new_ms:.0f} ms: time zone data loaded once) and planned "
+            f"{m.nothing_new_decisions} alerts in {NOTHING_NEW_SCANS} scans."
         )
     return said
 

@@ -400,7 +400,10 @@ def _create_counters(
     statement = _insert(connection, _COUNTERS)
     statement = statement.on_conflict_do_update(
         index_elements=["line_id", "kind", "cycle_start"],
-        set_={"used": _COUNTERS.c.used + statement.excluded.used},
+        set_={  # ON CONFLICT's SET skips the column's onupdate: stamp it for the alert scan
+            "used": _COUNTERS.c.used + statement.excluded.used,
+            "updated_at": statement.excluded.updated_at,
+        },
     )
     values = [
         {

@@ -36,7 +36,8 @@ from bot.outbox import Outbox
 log = logging.getLogger(__name__)
 USAGE_FLOOR = 50  # the lowest usage level a customer may choose
 REMINDERS = (BILL_DUE, BILL_OVERDUE)
-QUEUE_CHUNK = 2000  # alerts queued a transaction (an INSERT's values stay under SQLite's limit)
+QUEUE_CHUNK = 5000  # alerts queued a transaction (the SQLite write lock held ~0.1 s)
+PREFERENCES_LOOKUP = 5000  # more accounts than this: look up only those with settings
 
 
 class AlertService:
@@ -72,13 +73,15 @@ class AlertService:
         """Every alert due at `now`: queued (deferred past quiet hours) or skipped, and why;
         only `account_ids`' alerts when given (an event about them just came in).
 
-        `incremental` (the scheduler's periodic scan): only the alerts that what changed since
-        the last scan made due (`bot.alerts.watermark`); everything when there is no last
-        scan, the clock went back or a new UTC day began. A dry run changes no watermark."""
+        `incremental` (the scheduler's periodic scan): read only what changed since the last
+        scan and plan the alerts that made due (`bot.alerts.watermark`); read everything when
+        there is no last scan, the clock went back or a new UTC day began. Without it, and
+        without `account_ids`, the scan reads everything and leaves the next one a
+        watermark; a dry run leaves none."""
         now = now or self._clock.now()
         facts, last = await self._facts(now, account_ids, incremental=incremental)
         facts = await self._with_low_balances(facts, account_ids)
-        preferences = await self._settings.get_many(facts.accounts)
+        preferences = await self._preferences(facts)
         reach = await self._reach(facts, preferences)
         context = Context(now, self._operator, self._invoices_url)
         decisions = plan(facts, preferences, reach, context)
@@ -144,6 +147,14 @@ class AlertService:
             queued += await self._queue(decisions[start : start + QUEUE_CHUNK])
         return queued
 
+    async def _preferences(self, facts: AlertFacts) -> Mapping[int, AlertPreferences]:
+        """The alert settings of the facts' accounts; a big scan looks up only those of the
+        customers who saved any (the rest have the defaults), not every account it names."""
+        named: Collection[int] = facts.accounts.keys()
+        if len(named) > PREFERENCES_LOOKUP:
+            named = facts.accounts.keys() & await self._scan_marks().with_settings()
+        return await self._settings.get_many(named)
+
     def _scan_marks(self) -> watermark.ScanMarks:
         if self._marks is None:
             self._marks = watermark.ScanMarks.beside(self._settings)
@@ -163,7 +174,10 @@ class AlertService:
             usage_floor=USAGE_FLOOR,
             account_ids={int(_account_of(key)) for _, key in waiting},
         )
-        await self._withdraw_paid_reminders(facts, None)
+        still_open = {f"{f.account_id}:{f.number}" for f in facts.invoices}
+        stale = [row_id for row_id, key in waiting if _invoice_of(key) not in still_open]
+        if stale:
+            await self._outbox.withdraw(stale, reason="superseded: the bill is no longer open")
 
     async def _withdraw_closed(self, facts: AlertFacts) -> None:
         """Reminders waiting to go whose bill was paid or voided since the last scan."""

@@ -19,7 +19,7 @@ alert go once, whichever scan finds it.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
@@ -28,7 +28,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing_client import AlertFacts
-from bot.alerts.planner import DUE_DAYS, OVERDUE_DAYS
+from billing_client.types import BillDays
+from bot.alerts.planner import DUE_DAYS, OVERDUE_DAYS, READY_DAYS
 from bot.alerts.preferences import DEFAULT_LEVELS, AlertSettingsStore
 from bot.store.models import AlertScan, AlertSettings
 from bot.store.sql import claim_write_lock, dialect_insert
@@ -108,6 +109,11 @@ class ScanMarks:
                 lowest = min(lowest, *(int(level) for level in levels or DEFAULT_LEVELS))
         return lowest
 
+    async def with_settings(self) -> set[int]:
+        """The accounts that saved alert settings (few: everybody else has the defaults)."""
+        async with self._sessions() as session:
+            return set(await session.scalars(select(AlertSettings.account_id)))
+
     async def settings_changed(self, since: datetime) -> list[int]:
         """The accounts whose alert settings were saved at `since` or later (or a little
         before: `SETTINGS_OVERLAP`)."""
@@ -118,14 +124,27 @@ class ScanMarks:
             return list(await session.scalars(query))
 
 
-# --- the days that began --------------------------------------------------------------------
-def dated(since: datetime, now: datetime) -> dict[str, frozenset[date]]:
-    """Per time zone where a day began after `since` up to `now`, the bill dates whose alert
-    falls due on such a day (`bill_days`). Empty most of the time: only at a local midnight."""
-    found = {}
-    for zone, days in begun_days(since, now).items():
-        found[zone] = bill_days(days)
+# --- the days bills are read for ------------------------------------------------------------
+def due_today(now: datetime) -> dict[str, BillDays]:
+    """Per time zone, the days a bill was issued or is due on for one of its alerts to be due
+    on the zone's day at `now`: issued in the last READY_DAYS days (ready), due in 3 or 1
+    days, or 1, 8, 15 or 22 days ago (overdue). A full scan reads these bills only: the
+    planner would have nothing to say about any other bill today."""
+    found: dict[str, BillDays] = {}
+    for name, zone in _zones():
+        today = now.astimezone(zone).date()
+        ready = frozenset(today - timedelta(days=n) for n in range(READY_DAYS))
+        found[name] = (ready, _due_days([today]))
     return found
+
+
+def dated(since: datetime, now: datetime) -> dict[str, BillDays]:
+    """Per time zone where a day began after `since` up to `now`, the bills whose alert falls
+    due on such a day: issued that day, or due 3 or 1 days later or 1, 8, 15 or 22 days
+    before. Empty most of the time: only at a local midnight."""
+    return {
+        zone: (frozenset(days), _due_days(days)) for zone, days in begun_days(since, now).items()
+    }
 
 
 def begun_days(since: datetime, now: datetime) -> dict[str, list[date]]:
@@ -138,12 +157,10 @@ def begun_days(since: datetime, now: datetime) -> dict[str, list[date]]:
     return begun
 
 
-def bill_days(days: Iterable[date]) -> frozenset[date]:
-    """The issue and due dates whose alert falls due on one of `days`: a bill issued that
-    day (ready), due 3 or 1 days later, or due 1, 8, 15 or 22 days before (overdue)."""
-    found = set()
+def _due_days(days: Iterable[date]) -> frozenset[date]:
+    """The due dates of the reminders that fall on `days`."""
+    found: set[date] = set()
     for day in days:
-        found.add(day)
         found.update(day + timedelta(days=ahead) for ahead in DUE_DAYS)
         found.update(day - timedelta(days=late) for late in OVERDUE_DAYS)
     return frozenset(found)
@@ -157,19 +174,18 @@ def _zones() -> tuple[tuple[str, ZoneInfo], ...]:
 
 # --- facts from two reads ---------------------------------------------------------------------
 def merged(changes: AlertFacts, accounts: AlertFacts) -> AlertFacts:
-    """The changes' facts with some accounts' whole facts, each fact once; the changes'
-    watermark and closed bills."""
+    """The changes' facts with some accounts' whole facts, each fact once; the rest (the
+    watermark, the closed bills) the changes'."""
     invoices = {f.invoice_id: f for f in (*changes.invoices, *accounts.invoices)}
     usage = {(f.line_id, f.kind, f.cycle_start): f for f in (*changes.usage, *accounts.usage)}
     limits = {f.account_id: f for f in (*changes.limits, *accounts.limits)}
-    return AlertFacts(
-        tuple(invoices.values()),
-        tuple(usage.values()),
-        tuple(limits.values()),
-        {**changes.accounts, **accounts.accounts},
-        {**changes.phones, **accounts.phones},
-        closed=changes.closed,
-        watermark=changes.watermark,
+    return replace(
+        changes,
+        invoices=tuple(invoices.values()),
+        usage=tuple(usage.values()),
+        limits=tuple(limits.values()),
+        accounts={**changes.accounts, **accounts.accounts},
+        phones={**changes.phones, **accounts.phones},
     )
 
 
