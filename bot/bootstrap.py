@@ -28,6 +28,7 @@ from bot.alerts.fallback import AlertFallback
 from bot.alerts.preferences import AlertSettingsStore
 from bot.alerts.reach import AlertReach
 from bot.alerts.service import AlertService
+from bot.alerts.watermark import ScanMarks
 from bot.channel import Webhook
 from bot.clock import Clock, SystemClock
 from bot.engine import ConversationEngine
@@ -390,7 +391,9 @@ async def build_services(
         codes=codes,
         alert_settings=alert_settings,
     )
-    alerts = build_alerts(settings, billing, outbox, alert_settings, addresses, links, clock)
+    alerts = build_alerts(
+        settings, sessions, billing, outbox, alert_settings, addresses, links, clock
+    )
     return Services(
         settings=settings,
         db=db,
@@ -421,6 +424,7 @@ async def build_services(
 
 def build_alerts(
     settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
     billing: BillingClient,
     outbox: Outbox,
     alert_settings: AlertSettingsStore,
@@ -437,6 +441,7 @@ def build_alerts(
         invoices_url=links.invoices_url,
         operator=settings.channels.operator_name,
         clock=clock,
+        marks=ScanMarks(sessions),
     )
 
 

@@ -51,7 +51,9 @@ class AlertService:
         invoices_url: Callable[[int], str],
         operator: str,
         clock: Clock,
+        marks: watermark.ScanMarks,
     ) -> None:
+        """`marks`: where the periodic scan left off (`bot_alert_scans`)."""
         self._billing = billing
         self._outbox = outbox
         self._settings = settings
@@ -59,8 +61,7 @@ class AlertService:
         self._invoices_url = invoices_url
         self._operator = operator
         self._clock = clock
-
-    _marks: watermark.ScanMarks | None = None  # where the periodic scan left off
+        self._marks = marks
 
     async def run_once(
         self,
@@ -156,8 +157,6 @@ class AlertService:
         return await self._settings.get_many(named)
 
     def _scan_marks(self) -> watermark.ScanMarks:
-        if self._marks is None:
-            self._marks = watermark.ScanMarks.beside(self._settings)
         return self._marks
 
     async def _withdraw_settled(self, now: datetime) -> None:

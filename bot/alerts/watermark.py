@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from billing_client import AlertFacts
 from billing_client.types import BillDays
 from bot.alerts.planner import DUE_DAYS, OVERDUE_DAYS, READY_DAYS
-from bot.alerts.preferences import DEFAULT_LEVELS, AlertSettingsStore
+from bot.alerts.preferences import DEFAULT_LEVELS
 from bot.store.models import AlertScan, AlertSettings
 from bot.store.sql import claim_write_lock, dialect_insert
 
@@ -73,11 +73,6 @@ class ScanMarks:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
-
-    @classmethod
-    def beside(cls, settings: AlertSettingsStore) -> ScanMarks:
-        """On the bot's own tables, where the customers' alert settings live."""
-        return cls(settings._sessions)
 
     async def load(self) -> ScanMark | None:
         async with self._sessions() as session:
