@@ -9,6 +9,7 @@ paid meanwhile is withdrawn before it goes out.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
@@ -141,12 +142,18 @@ class AlertService:
         return replace(facts, low_balances=low, accounts=accounts, phones=phones)
 
     async def _queue_all(self, decisions: list[Decision]) -> list[Decision]:
-        """`_queue` a chunk at a time: a first scan of a million lines queues tens of
-        thousands of alerts (dedupe keys make a chunk that failed safe to queue again)."""
-        queued = []
-        for start in range(0, len(decisions), QUEUE_CHUNK):
-            queued += await self._queue(decisions[start : start + QUEUE_CHUNK])
-        return queued
+        """`_queue` a chunk a transaction, as many at once as the database takes writers (two
+        on PostgreSQL, one on SQLite): a first scan of a million lines queues a hundred
+        thousand alerts (dedupe keys make a chunk that failed safe to queue again)."""
+        chunks = [decisions[i : i + QUEUE_CHUNK] for i in range(0, len(decisions), QUEUE_CHUNK)]
+        writers = asyncio.Semaphore(self._outbox.parallel_writers)
+
+        async def queue(chunk: list[Decision]) -> list[Decision]:
+            async with writers:
+                return await self._queue(chunk)
+
+        done = await asyncio.gather(*(queue(chunk) for chunk in chunks))
+        return [decision for chunk in done for decision in chunk]
 
     async def _preferences(self, facts: AlertFacts) -> Mapping[int, AlertPreferences]:
         """The alert settings of the facts' accounts; a big scan looks up only those of the

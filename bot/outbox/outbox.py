@@ -32,7 +32,7 @@ from bot.outbox.store import (
     by_provider_id,
     insert_ignore,
     insert_ignore_on,
-    known_keys,
+    insert_new,
     newest,
     replies_of,
     row_values,
@@ -92,6 +92,14 @@ class Outbox:
     def batch_size(self) -> int:
         return self._limits.batch_size
 
+    @property
+    def parallel_writers(self) -> int:
+        """How many transactions may store messages at once to good effect: SQLite takes one
+        writer at a time; PostgreSQL inserts two chunks on two cores."""
+        bind = self._sessions.kw.get("bind")
+        dialect = getattr(getattr(bind, "dialect", None), "name", "")
+        return 2 if dialect == "postgresql" else 1
+
     async def enqueue(self, message: OutboundMessage) -> bool:
         """Store `message` in its own transaction; False when its dedupe key was queued before.
 
@@ -115,12 +123,10 @@ class Outbox:
         rows = [row_values(message, now=now) for message in messages]
         async with self._sessions() as session, session.begin():
             await claim_write_lock(session)
-            existing = await known_keys(session, [row["dedupe_key"] for row in rows])
-            fresh = [row for row in rows if row["dedupe_key"] not in existing]
-            await insert_ignore(session, fresh)
-        if fresh:
+            new = await insert_new(session, rows)
+        if new:
             self.wake()
-        return {row["dedupe_key"] for row in fresh}
+        return new
 
     async def waiting(self, kinds: Sequence[str]) -> builtins.list[tuple[int, str]]:
         """(id, dedupe key) of the rows of these kinds not sent yet."""

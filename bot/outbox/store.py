@@ -7,12 +7,13 @@ out (its worker died) is due again. See docs/outbox.md.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, or_, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.otp import hide
@@ -317,6 +318,51 @@ def record_on(connection: Connection, row_id: int, token: str, values: dict[str,
 
 
 KEYS_CHUNK = 5000
+
+# PostgreSQL: many rows in one statement, as arrays (one round trip and one plan for the
+# chunk), answering the dedupe keys that were new. 2.3× faster than executemany plus a lookup
+# of the known keys for a first alert scan's 136,000 rows (docs/benchmarks.md).
+_PG_INSERT_ARRAYS = text(
+    """
+    INSERT INTO bot_outbox (channel, recipient, replies, kind, dedupe_key, account_id, status,
+                            attempts, next_attempt_at, created_at)
+    SELECT c, r, CAST(p AS json), k, d, a, :status, 0, n, :created_at
+    FROM unnest(CAST(:channels AS text[]), CAST(:recipients AS text[]),
+                CAST(:replies AS text[]), CAST(:kinds AS text[]), CAST(:keys AS text[]),
+                CAST(:accounts AS integer[]), CAST(:not_before AS timestamptz[]))
+         AS t(c, r, p, k, d, a, n)
+    ON CONFLICT (dedupe_key) DO NOTHING
+    RETURNING dedupe_key
+    """
+)
+
+
+async def insert_new(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> set[str]:
+    """Insert the rows whose dedupe key is not stored yet; the keys that were new."""
+    if not rows:
+        return set()
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        result = await session.execute(_PG_INSERT_ARRAYS, _as_arrays(rows))
+        return set(result.scalars().all())
+    existing = await known_keys(session, [row["dedupe_key"] for row in rows])
+    fresh = [row for row in rows if row["dedupe_key"] not in existing]
+    await insert_ignore(session, fresh)
+    return {row["dedupe_key"] for row in fresh}
+
+
+def _as_arrays(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    return {
+        "channels": [row["channel"] for row in rows],
+        "recipients": [row["recipient"] for row in rows],
+        "replies": [json.dumps(row["replies"]) for row in rows],
+        "kinds": [row["kind"] for row in rows],
+        "keys": [row["dedupe_key"] for row in rows],
+        "accounts": [row["account_id"] for row in rows],
+        "not_before": [row["next_attempt_at"] for row in rows],
+        "status": QUEUED,
+        "created_at": rows[0]["created_at"],
+    }
 
 
 async def known_keys(session: AsyncSession, keys: Sequence[str]) -> set[str]:
