@@ -206,6 +206,10 @@ class BillLimit:
     def reached(self) -> bool:
         return self.limit is not None and self.percent_used >= 100
 
+    def consented_on(self, day: date) -> bool:
+        """Whether the customer's CONTINUE still covers `day`."""
+        return self.consent_until is not None and day <= self.consent_until
+
 
 @dataclass(frozen=True, slots=True)
 class LimitChange:

@@ -105,8 +105,7 @@ async def bar_if_reached(
 
 
 def _bars(limit: dto.BillLimit, today: date) -> bool:
-    consented = limit.consent_until is not None and today <= limit.consent_until
-    return limit.reached and limit.action == "bar" and not consented
+    return limit.reached and limit.action == "bar" and not limit.consented_on(today)
 
 
 # --- changes ----------------------------------------------------------------------------------

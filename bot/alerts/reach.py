@@ -45,10 +45,15 @@ class AlertReach:
         return (await self._settings.get(account_id)).wants(kind)
 
     async def _telegram_chats(self, phone: str | None) -> list[str]:
-        if phone is None or self._addresses is None:
-            return []
-        linked = await self._addresses.addresses_of(phone)
-        return [address for channel, address in linked if channel == "telegram"]
+        return await telegram_chats(self._addresses, phone)
+
+
+async def telegram_chats(addresses: AddressBook | None, phone: str | None) -> list[str]:
+    """The Telegram chats linked to the number."""
+    if phone is None or addresses is None:
+        return []
+    linked = await addresses.addresses_of(phone)
+    return [address for channel, address in linked if channel == "telegram"]
 
 
 def holder_phone(account: Account, lines: Sequence[Line]) -> str | None:

@@ -30,7 +30,7 @@ from bot.alerts.planner import (
     scan_window,
 )
 from bot.alerts.preferences import DEFAULTS, AlertPreferences, AlertSettingsStore
-from bot.alerts.reach import choose, holder_phone
+from bot.alerts.reach import choose, holder_phone, telegram_chats
 from bot.clock import Clock
 from bot.outbox import Outbox
 
@@ -277,14 +277,8 @@ class AlertService:
     async def _chosen(
         self, channel: str | None, phone: str | None, email: str
     ) -> tuple[str, str] | None:
-        chats = await self._telegram_chats(phone) if channel == "telegram" else []
+        chats = await telegram_chats(self._addresses, phone) if channel == "telegram" else []
         return choose(channel, phone, email, chats)
-
-    async def _telegram_chats(self, phone: str | None) -> list[str]:
-        if phone is None or self._addresses is None:
-            return []
-        linked = await self._addresses.addresses_of(phone)
-        return [address for kind, address in linked if kind == "telegram"]
 
 
 def _skipped(decision: Decision, why: str) -> Decision:
