@@ -8,12 +8,13 @@ out (its worker died) is due again. See docs/outbox.md.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, bindparam, or_, select, text, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.otp import hide
@@ -337,18 +338,68 @@ _PG_INSERT_ARRAYS = text(
 )
 
 
+# SQLite: the same as one JSON array of rows, read by json_each (the SELECT needs its WHERE for
+# SQLite to parse the ON CONFLICT). Datetimes go in as the column type writes them.
+_SQLITE_INSERT_JSON = text(
+    """
+    INSERT INTO bot_outbox (channel, recipient, replies, kind, dedupe_key, account_id, status,
+                            attempts, next_attempt_at, created_at)
+    SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),
+           json_extract(value, '$[2]'), json_extract(value, '$[3]'),
+           json_extract(value, '$[4]'), json_extract(value, '$[5]'), :status, 0,
+           json_extract(value, '$[6]'), :created_at
+    FROM json_each(:rows) WHERE true
+    ON CONFLICT (dedupe_key) DO NOTHING
+    RETURNING dedupe_key
+    """
+)
+
+
 async def insert_new(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> set[str]:
-    """Insert the rows whose dedupe key is not stored yet; the keys that were new."""
+    """Insert the rows whose dedupe key is not stored yet, in one statement; the keys that
+    were new."""
     if not rows:
         return set()
     connection = await session.connection()
-    if connection.dialect.name == "postgresql":
+    dialect = connection.dialect
+    if dialect.name == "postgresql":
         result = await session.execute(_PG_INSERT_ARRAYS, _as_arrays(rows))
         return set(result.scalars().all())
+    # SQLite: a conflict costs more than a lookup, and a re-scan's rows are mostly known.
     existing = await known_keys(session, [row["dedupe_key"] for row in rows])
     fresh = [row for row in rows if row["dedupe_key"] not in existing]
-    await insert_ignore(session, fresh)
-    return {row["dedupe_key"] for row in fresh}
+    if not fresh:
+        return set()
+    result = await session.execute(_SQLITE_INSERT_JSON, _as_json(fresh, dialect))
+    return set(result.scalars().all())
+
+
+def _as_json(rows: Sequence[Mapping[str, Any]], dialect: Dialect) -> dict[str, Any]:
+    stamp = _stamp(dialect)
+    table = [
+        [
+            row["channel"],
+            row["recipient"],
+            row["replies"],
+            row["kind"],
+            row["dedupe_key"],
+            row["account_id"],
+            stamp(row["next_attempt_at"]),
+        ]
+        for row in rows
+    ]
+    return {
+        "rows": json.dumps(table),
+        "status": QUEUED,
+        "created_at": stamp(rows[0]["created_at"]),
+    }
+
+
+def _stamp(dialect: Dialect) -> Callable[[datetime], Any]:
+    """A datetime as the outbox's DateTime column stores it on this database."""
+    column_type = OutboxMessage.__table__.c.next_attempt_at.type
+    processor = column_type.dialect_impl(dialect).bind_processor(dialect)
+    return processor or (lambda moment: moment)
 
 
 def _as_arrays(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
