@@ -375,7 +375,7 @@ async def build_services(
         codes=codes,
         limits=limits,
         transactions=transactions,
-        fallback=AlertFallback(billing, reach),
+        fallback=AlertFallback(reach),
     )
     _log_delivery(settings, outbox)
     nlu = nlu or build_nlu(settings)

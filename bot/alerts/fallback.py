@@ -9,8 +9,7 @@ suppressed, not failed, so they never reach this.
 
 from __future__ import annotations
 
-from billing_client import BillingClient
-from bot.alerts.reach import AlertReach, Reach, holder_phone
+from bot.alerts.reach import AlertReach
 from bot.outbox.ports import FailedMessage
 from bot.types import OutboundMessage
 
@@ -33,15 +32,14 @@ FROM, THEN = ":from:", ":then:"
 class AlertFallback:
     """The outbox's `Fallback` for alerts."""
 
-    def __init__(self, billing: BillingClient, reach: AlertReach) -> None:
-        self._billing = billing
+    def __init__(self, reach: AlertReach) -> None:
         self._reach = reach
 
     async def instead(self, failed: FailedMessage) -> OutboundMessage | None:
         if failed.kind not in FALLS_BACK or failed.account_id is None:
             return None
         tried = tried_channels(failed.dedupe_key) | {failed.channel}
-        for channel, address in await self._order(failed.account_id):
+        for channel, address in await self._reach.order_of(failed.account_id):
             if channel not in tried:
                 key = fallback_key(failed.dedupe_key, failed.channel, channel)
                 replies = failed.replies
@@ -49,13 +47,6 @@ class AlertFallback:
                     channel, address, replies, failed.kind, key, failed.account_id
                 )
         return None
-
-    async def _order(self, account_id: int) -> list[Reach]:
-        account = await self._billing.get_account(account_id)
-        phone = holder_phone(account, await self._billing.list_lines(account_id))
-        order = [await self._reach.reach_of(account_id)]
-        order += [("sms", phone) if phone else None, ("email", account.email)]
-        return [where for where in dict.fromkeys(order) if where is not None]
 
 
 def fallback_key(key: str, failed: str, channel: str) -> str:

@@ -34,11 +34,22 @@ class AlertReach:
 
     async def reach_of(self, account_id: int) -> Reach | None:
         """Where the account is told, or None when nothing reaches it."""
+        order = await self.order_of(account_id)
+        return order[0] if order else None
+
+    async def order_of(self, account_id: int) -> list[Reach]:
+        """Every way to tell the account, best first: the chosen channel where it reaches
+        them, then the holder's number by SMS, then email (where an alert falls back to)."""
         account = await self._billing.get_account(account_id)
         phone = holder_phone(account, await self._billing.list_lines(account_id))
         chosen = (await self._settings.get(account_id)).channel
         chats = await self._telegram_chats(phone) if chosen == "telegram" else []
-        return choose(chosen, phone, account.email, chats)
+        order = [
+            choose(chosen, phone, account.email, chats),
+            ("sms", phone) if phone else None,
+            ("email", account.email) if account.email else None,
+        ]
+        return [where for where in dict.fromkeys(order) if where is not None]
 
     async def wants(self, account_id: int, kind: str) -> bool:
         """Whether the customer gets this kind of alert (they may turn kinds off)."""
