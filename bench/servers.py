@@ -27,7 +27,7 @@ class Server:
 @contextmanager
 def serving(app: str, env: Mapping[str, str]) -> Iterator[Server]:
     """Run `python -m bench.serve app` on 127.0.0.1:<free port> in one uvicorn worker."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP_NODELAY
     sock.bind(("127.0.0.1", 0))
     sock.listen(1024)
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"

@@ -16,6 +16,7 @@ from billing_client.types import (
     BillDays,
     BillLimit,
     CapBarResult,
+    ContactChange,
     InvoiceDetail,
     InvoiceSummary,
     LimitChange,
@@ -25,6 +26,7 @@ from billing_client.types import (
     Payment,
     PaymentLink,
     Ticket,
+    TicketMessage,
     TicketUpdate,
     UsageCounter,
 )
@@ -155,6 +157,26 @@ class BillingClient(ABC):
         key changes nothing and returns the ticket with created=False. NotFoundError for an
         unknown reference."""
         raise InvalidRequestError("ticket updates are not available from this billing system")
+
+    async def ticket_messages(self, account_id: int, reference: str) -> list[TicketMessage]:
+        """The ticket's conversation, oldest first; NotFoundError unless it is this account's."""
+        raise InvalidRequestError("ticket messages are not available from this billing system")
+
+    # --- the customer's own records (web view) ----------------------------------------------
+    async def list_payments(self, account_id: int, *, limit: int = 50) -> list[Payment]:
+        """The account's payments, newest first."""
+        raise InvalidRequestError("payment history is not available from this billing system")
+
+    async def get_payment(self, account_id: int, payment_id: int) -> Payment:
+        """One of the account's payments; NotFoundError for anyone else's (no existence leak)."""
+        raise InvalidRequestError("payment history is not available from this billing system")
+
+    async def update_contact(
+        self, account_id: int, change: ContactChange, *, actor: str, now: datetime
+    ) -> Account:
+        """Change the account's email, language or time zone; audited. InvalidRequestError
+        for a malformed value."""
+        raise InvalidRequestError("contact changes are not available from this billing system")
 
     # --- audit --------------------------------------------------------------------------------
     @abstractmethod

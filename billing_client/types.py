@@ -242,6 +242,24 @@ class Ticket:
 
 
 @dataclass(frozen=True, slots=True)
+class TicketMessage:
+    """One message in a ticket's conversation: the customer's, an agent's or billbot's."""
+
+    author: str  # "customer" | "agent" | "bot"
+    body: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ContactChange:
+    """A change to an account's contact details; None leaves that part as it is."""
+
+    email: str | None = None
+    locale: str | None = None  # "en_US", "es_ES"
+    timezone: str | None = None  # IANA name
+
+
+@dataclass(frozen=True, slots=True)
 class TicketUpdate:
     """What the operator's helpdesk says about a ticket: a new status, a message, or both."""
 

@@ -30,7 +30,9 @@ from bot.alerts.reach import AlertReach
 from bot.alerts.service import AlertService
 from bot.alerts.watermark import ScanMarks
 from bot.channel import Webhook
+from bot.channel_settings import ChannelSettings
 from bot.clock import Clock, SystemClock
+from bot.compliance import Operator
 from bot.engine import ConversationEngine
 from bot.event_effects import EventEffects, UsageImporter
 from bot.events import EventService
@@ -38,8 +40,11 @@ from bot.identity import Identity
 from bot.inbox import Inbox
 from bot.links import LinkSigner
 from bot.nlu import NluModel
+from bot.operator import OperatorConfig, load_operator_config
 from bot.otp import OneTimeCodes
 from bot.outbox import DeliveryLimits, Outbox, Sender
+from bot.payments import PaymentProvider
+from bot.payments.sandbox import SandboxProvider
 from bot.phones import normalize
 from bot.ratelimit import RateLimiter
 from bot.routing import Router
@@ -50,6 +55,7 @@ from bot.store.demo import reset_bot_state
 from bot.store.events import EventStore
 from bot.store.links import SqlAddressBook
 from bot.store.meta import get_or_create
+from bot.store.pay_origins import PayOrigins
 from bot.store.sql import claim_write_lock
 from bot.store.turns import TurnStore
 from intents.registry import default_registry
@@ -211,8 +217,15 @@ def build_engine(
     addresses: AddressBook | None = None,
     codes: OneTimeCodes | None = None,
     alert_settings: AlertSettingsStore | None = None,
+    operator: OperatorConfig | None = None,
+    pay_origins: PayOrigins | None = None,
 ) -> ConversationEngine:
-    """The conversation engine over the registry's intents and the bot's own tables."""
+    """The conversation engine over the registry's intents and the bot's own tables.
+
+    `operator` (BILLBOT_OPERATOR_CONFIG) names the operator and its contacts in HELP and in
+    chat, and switches intents off; `pay_origins` remembers the chat each pay link went to.
+    """
+    operator = operator or OperatorConfig()
     registry = default_registry()
     router = Router(registry)
     turns = TurnStore(
@@ -236,7 +249,27 @@ def build_engine(
         addresses=addresses,
         codes=codes,
         alert_settings=alert_settings,
+        operator=help_operator(settings, operator),
+        operator_config=operator,
+        pay_origins=pay_origins,
     )
+
+
+def help_operator(settings: Settings, operator: OperatorConfig) -> Operator:
+    """Who HELP and opt-out texts name: the operator's configuration file when there is one.
+
+    Without a file, the older BILLBOT_OPERATOR_NAME / BILLBOT_SUPPORT_CONTACT still win where
+    they were set (docs/channels.md), so upgrading changes no one's HELP text unasked.
+    """
+    named = Operator.from_config(operator)
+    if settings.operator_config:
+        return named
+    legacy, default = settings.channels, ChannelSettings()
+    if legacy.operator_name != default.operator_name:
+        named = replace(named, name=legacy.operator_name)
+    if legacy.support_contact != default.support_contact:
+        named = replace(named, contact=legacy.support_contact, config=None)
+    return named
 
 
 async def reset_demo_bot_state(settings: Settings) -> int:
@@ -379,6 +412,7 @@ async def build_services(
     )
     _log_delivery(settings, outbox)
     nlu = nlu or build_nlu(settings)
+    operator = load_operator_config(settings.operator_config)
     engine = build_engine(
         settings,
         transactions,
@@ -390,6 +424,8 @@ async def build_services(
         addresses=addresses,
         codes=codes,
         alert_settings=alert_settings,
+        operator=operator,
+        pay_origins=PayOrigins(sessions),
     )
     alerts = build_alerts(
         settings, sessions, billing, outbox, alert_settings, addresses, links, clock
@@ -419,7 +455,27 @@ async def build_services(
             store=sessions,
             usage_into=sessions if embedded else None,
         ),
+        operator=operator,
+        payments=build_payments(settings, closers=channels.closers),
     )
+
+
+def build_payments(
+    settings: Settings, *, closers: list[Callable[[], Awaitable[None]]]
+) -> PaymentProvider:
+    """The configured PaymentProvider: Stripe when chosen (its keys checked by Settings); its
+    HTTP pool is closed with the other providers' (`closers`)."""
+    if settings.payment_provider != "stripe":
+        return SandboxProvider()
+    from bot.payments.stripe_provider import StripeProvider  # the stripe library: only then
+
+    provider = StripeProvider(
+        secret_key=settings.stripe_secret_key,
+        webhook_secret=settings.stripe_webhook_secret,
+        api_base=settings.stripe_api_base or None,
+    )
+    closers.append(provider.aclose)
+    return provider
 
 
 def build_alerts(

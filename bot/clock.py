@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 
 class Clock(Protocol):
@@ -28,3 +29,8 @@ class FakeClock:
 
     def advance(self, **delta: float) -> None:
         self._now += timedelta(**delta)
+
+
+def local_today(timezone: str, now: datetime) -> date:
+    """The calendar day it is at `now` for someone in `timezone` (an IANA name)."""
+    return now.astimezone(ZoneInfo(timezone)).date()

@@ -11,7 +11,8 @@ lift) and its confirmation are written in the transaction that answers it (chann
   writes is not acted on, until an opt-in word;
 - an opt-in word lifts an opt-out and confirms it; while the address is not opted out it is an
   ordinary answer ("yes") and the conversation goes on;
-- a help word answers with the operator's name, a contact and how to opt out;
+- a help word answers with the operator's name, their support contacts (phone and hours,
+  email, from `OperatorConfig.support`) and how to opt out, in the customer's language;
 - any message lifts a `blocked` or `unreachable` suppression: the customer is writing again.
 """
 
@@ -19,7 +20,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.features import contacts_text
 from bot.i18n import Messages, say
+from bot.operator import OperatorConfig
 
 OPTED_OUT_TEXT = {
     "en": "{operator}: you won't get any more messages here. Reply START to get them again.",
@@ -43,10 +46,21 @@ LIFTED_BY_WRITING = ("blocked", "unreachable")
 
 @dataclass(frozen=True, slots=True)
 class Operator:
-    """Who runs the bot, as compliance texts name them."""
+    """Who runs the bot, as compliance texts name them: a fixed `contact`, or the support
+    contacts of the operator's configuration, worded in the customer's language."""
 
     name: str
-    contact: str
+    contact: str = ""
+    config: OperatorConfig | None = None
+
+    @classmethod
+    def from_config(cls, config: OperatorConfig) -> Operator:
+        return cls(config.name, config=config)
+
+    def contact_in(self, lang: str) -> str:
+        if self.config is None:
+            return self.contact
+        return contacts_text(self.config.support, lang) or self.contact
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,26 +83,41 @@ class Outcome:
 GO_ON = Outcome()
 
 
-def decide(keyword: str | None, suppressed: str | None, text: str, operator: Operator) -> Outcome:
-    """The outcome for a message with `keyword` from an address suppressed for `suppressed`."""
+def decide(
+    keyword: str | None,
+    suppressed: str | None,
+    text: str,
+    operator: Operator,
+    *,
+    lang: str | None = None,
+) -> Outcome:
+    """The outcome for a message with `keyword` from an address suppressed for `suppressed`.
+
+    `lang`: the customer's language when the sender is known; a Spanish keyword (AYUDA, BAJA)
+    is answered in Spanish whoever sends it.
+    """
     opted_out = suppressed == OPTED_OUT
+    lang = _language(text, lang)
     if keyword == "opt_out":
         if opted_out:  # one confirmation only: the first STOP had it
             return Outcome(handled=True, intent="opt_out")
-        confirm = _text(OPTED_OUT_TEXT, text, operator)
+        confirm = _text(OPTED_OUT_TEXT, lang, operator)
         return Outcome(True, confirm, OPT_OUT_CONFIRMATION, "opt_out", suppress=OPTED_OUT)
     if keyword == "opt_in" and opted_out:
-        confirm = _text(OPTED_IN_TEXT, text, operator)
+        confirm = _text(OPTED_IN_TEXT, lang, operator)
         return Outcome(True, confirm, "opt_in_confirmation", "opt_in", lift=(OPTED_OUT,))
     lift = LIFTED_BY_WRITING if suppressed in LIFTED_BY_WRITING else ()
     if keyword == "help":
-        return Outcome(True, _text(HELP_TEXT, text, operator), "help", "help", lift=lift)
+        return Outcome(True, _text(HELP_TEXT, lang, operator), "help", "help", lift=lift)
     if opted_out:
         return Outcome(handled=True, intent="opted_out")  # not acted on, nothing sent
     return Outcome(lift=lift)
 
 
-def _text(messages: Messages, typed: str, operator: Operator) -> str:
+def _language(typed: str, customer: str | None) -> str:
     word = " ".join(typed.split()).strip(" .!").upper()
-    language = "es" if word in SPANISH_WORDS else "en"
-    return say(messages, language, operator=operator.name, contact=operator.contact)
+    return "es" if word in SPANISH_WORDS else customer or "en"
+
+
+def _text(messages: Messages, lang: str, operator: Operator) -> str:
+    return say(messages, lang, operator=operator.name, contact=operator.contact_in(lang))

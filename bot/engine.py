@@ -20,10 +20,11 @@ from bot.clock import Clock
 from bot.compliance import Operator, Outcome, decide
 from bot.errors import is_transient, messages_for
 from bot.flow import TurnContext
-from bot.i18n import say
+from bot.i18n import language, say
 from bot.identity import UNKNOWN, Identity
 from bot.links import LinkSigner
 from bot.nlu import NluModel
+from bot.operator import OperatorConfig
 from bot.otp import OneTimeCodes
 from bot.ratelimit import RateLimiter, Verdict, polite_reply
 from bot.routing import Router
@@ -31,6 +32,7 @@ from bot.secret_text import PLACEHOLDER, looks_secret
 from bot.settings import Settings
 from bot.store import inbound
 from bot.store.conversations import ConversationState
+from bot.store.pay_origins import PayOrigins
 from bot.store.turns import Busy, OpenTurn, Replay, TurnResult, TurnStore
 from bot.text import MAX_PROCESSED_CHARS, clean, redact_card_numbers
 from bot.types import InboundMessage, OutboundMessage, Reply
@@ -80,6 +82,7 @@ class Answer:
     status: Literal["answered", "busy", "rate_limited"] = "answered"
     retry_after: float = 0.0
     replayed: bool = False  # answered before: these are the stored replies, nothing was done
+    lang: str | None = None  # the language answered in ("es" for María); None: not answered now
 
 
 class ConversationEngine:
@@ -102,7 +105,11 @@ class ConversationEngine:
         codes: OneTimeCodes | None = None,
         operator: Operator | None = None,
         alert_settings: AlertSettingsStore | None = None,
+        operator_config: OperatorConfig | None = None,
+        pay_origins: PayOrigins | None = None,
     ) -> None:
+        """`operator`: who HELP and opt-out texts name; `operator_config`: what turns see of
+        the operator (name, contacts, feature toggles); `pay_origins`: where pay links go."""
         self._billing = billing
         self._nlu = nlu
         self._router = router
@@ -119,6 +126,8 @@ class ConversationEngine:
         self._operator = operator or Operator(
             settings.channels.operator_name, settings.channels.support_contact
         )
+        self._operator_config = operator_config or OperatorConfig()
+        self._pay_origins = pay_origins
 
     async def handle(self, message: InboundMessage) -> list[Reply]:
         """The replies to `message` (a busy conversation answers with a please-retry)."""
@@ -135,7 +144,7 @@ class ConversationEngine:
         now = self._clock.now()
         async with self._turns.claim(message, text=text, secret=looks_secret(text), now=now) as c:
             if isinstance(c, Replay):
-                return Answer(list(c.replies), replayed=True)
+                return Answer(list(c.replies), replayed=True, lang=await self._lang_of(message))
             if isinstance(c, Busy):
                 return Answer([Reply(text=say(BUSY, "en"))], "busy", c.retry_after)
             result, lang = await self._turn(message, text[:MAX_PROCESSED_CHARS], c, now)
@@ -146,7 +155,16 @@ class ConversationEngine:
             await self._finish(c, result, now)
         if result.intent == RATE_LIMITED:
             return Answer(result.replies, "rate_limited", result.retry_after)
-        return Answer(result.replies)
+        return Answer(result.replies, lang=language(lang))
+
+    async def _lang_of(self, message: InboundMessage) -> str:
+        """The sender's language, for a replay (whose answer was stored without it)."""
+        try:
+            account = await self._identity.identify(message)
+        except Exception:  # the stored answer must still go out when billing is down
+            log.warning("could not identify a replayed message's sender", exc_info=True)
+            return "en"
+        return language(account.locale) if account is not None else "en"
 
     async def recover(self, *, limit: int = 100) -> int:
         """Answer messages whose worker died (at start-up and every minute).
@@ -186,9 +204,10 @@ class ConversationEngine:
     ) -> tuple[TurnResult, str]:
         account_id = account.id if account is not None else None
         keyword = message.payload.get("keyword")
-        outcome = decide(keyword, conv.suppressed, text, self._operator)
+        lang = language(account.locale) if account is not None else None
+        outcome = decide(keyword, conv.suppressed, text, self._operator, lang=lang)
         if outcome.handled:  # STOP, START, HELP, or an opted-out address: not a conversation
-            return _complied(outcome, account_id), "en"
+            return _complied(outcome, account_id), lang or "en"
         if conv.account_id != account_id:  # a different customer on this address: start over
             conv.state.finish()
             conv.options, conv.account_id = [], account_id
@@ -227,6 +246,8 @@ class ConversationEngine:
             addresses=self._addresses,
             codes=self._codes,
             alert_settings=self._alert_settings,
+            operator=self._operator_config,
+            pay_origins=self._pay_origins,
         )
 
     async def _finish(self, claim: OpenTurn, result: TurnResult, now: datetime) -> None:

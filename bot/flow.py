@@ -14,10 +14,13 @@ from billing_client import Account, BillingClient, Money
 from bot import i18n
 from bot.addresses import AddressBook
 from bot.alerts.preferences import AlertSettingsStore
+from bot.features import Feature, enabled
 from bot.i18n import Messages, PluralMessages
 from bot.links import LinkSigner
+from bot.operator import OperatorConfig
 from bot.otp import OneTimeCodes
 from bot.settings import Settings
+from bot.store.pay_origins import PayOrigins
 from bot.types import InboundMessage, Option, OutboundMessage, Reply
 
 if TYPE_CHECKING:
@@ -67,6 +70,10 @@ class Catalog(Protocol):
     @property
     def menu_entries(self) -> list[tuple[str, Messages]]: ...
 
+    def feature_of(self, name: str) -> Feature | None:
+        """The operator feature the intent needs (None: always available)."""
+        ...
+
 
 @dataclass(slots=True)
 class TurnContext:
@@ -88,6 +95,9 @@ class TurnContext:
     addresses: AddressBook | None = None  # channel addresses linked to phone numbers
     codes: OneTimeCodes | None = None  # one-time codes, derived and never stored
     alert_settings: AlertSettingsStore | None = None  # the customer's alert choices
+    # Who runs billbot and what they let customers do (BILLBOT_OPERATOR_CONFIG).
+    operator: OperatorConfig = field(default_factory=OperatorConfig)
+    pay_origins: PayOrigins | None = None  # where each pay link was sent (payment confirmed)
 
     @property
     def locale(self) -> str:
@@ -129,6 +139,10 @@ class TurnContext:
     def reply(self, text: str, *options: Option, link: str | None = None) -> Reply:
         return Reply(text=text, options=options, link=link)
 
+    def allows(self, feature: Feature | None) -> bool:
+        """Whether the operator lets customers do `feature` here (None: always)."""
+        return enabled(self.operator.features, feature)
+
     def notify(self, message: OutboundMessage) -> None:
         """Queue `message` for the outbox; stored in the same transaction as the turn's state."""
         self.outgoing.append(message)
@@ -138,8 +152,8 @@ class Intent:
     """An intent handler: one-shot answers override `start`; flows also override `resume`.
 
     Each intent declares what the rest of billbot derives from it: its canonical name (the NLU
-    label), its menu label (None keeps it off the menu), whether strangers may use it, and its
-    Rasa-format training file.
+    label), its menu label (None keeps it off the menu), whether strangers may use it, the
+    operator feature it needs, and its Rasa-format training file.
     """
 
     name: ClassVar[str] = ""
@@ -147,6 +161,9 @@ class Intent:
     # Whether someone the bot cannot identify may use it (barring a lost phone's SIM).
     allows_anonymous: ClassVar[bool] = False
     training_file: ClassVar[Path | None] = None
+    # The operator feature it needs: when the operator turns that off, chat neither lists nor
+    # runs it (`bot.features`).
+    feature: ClassVar[Feature | None] = None
     # Steps whose answer is a secret (a PIN): decided before the message is stored, which
     # then keeps a placeholder instead of the text.
     secret_steps: ClassVar[frozenset[str]] = frozenset()

@@ -1,6 +1,14 @@
-"""Signed, expiring tokens for the links billbot hands out (pay page, invoice list)."""
+"""Signed, expiring tokens for the links billbot hands out (pay page, invoice list, sign-in).
+
+A token signs ids only; the database decides whether a link may still be used: a pay link
+until it is paid or expires, a sign-in link once (its nonce is spent on first use, see
+`web/signin.py`), an email-change link once.
+"""
 
 from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -13,12 +21,27 @@ class LinkError(ValueError):
         self.expired = expired
 
 
+LOGIN_LINK_MAX_AGE = 15 * 60  # a sign-in link from chat works for 15 minutes, once
+EMAIL_LINK_MAX_AGE = 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class OneUseClaim:
+    """What a single-use link carries: whose it is, and the nonce spent when it is used."""
+
+    account_id: int
+    nonce: str
+    value: str = ""  # e.g. the new email address of an email-change link
+
+
 class LinkSigner:
     """Signs ids into URL-safe tokens; the database still decides whether a link is usable."""
 
     def __init__(self, secret_key: str, public_url: str) -> None:
         self._pay = URLSafeTimedSerializer(secret_key, salt="billbot.pay-link")
         self._invoices = URLSafeTimedSerializer(secret_key, salt="billbot.invoices")
+        self._login = URLSafeTimedSerializer(secret_key, salt="billbot.sign-in")
+        self._email = URLSafeTimedSerializer(secret_key, salt="billbot.email-change")
         self.public_url = public_url.rstrip("/")
 
     def pay_url(self, link_id: str) -> str:
@@ -36,6 +59,31 @@ class LinkSigner:
             raise LinkError("This link is not valid.")
         return value
 
+    def login_url(self, account_id: int, *, next_path: str = "/account") -> str:
+        """A single-use sign-in link to the web view (`/signin/link/…`), then `next_path`."""
+        token = self._login.dumps([account_id, secrets.token_urlsafe(12), next_path])
+        return f"{self.public_url}/signin/link/{token}"
+
+    def login_claim(self, token: str, *, max_age: int = LOGIN_LINK_MAX_AGE) -> OneUseClaim:
+        """The claim of a sign-in link; LinkError when forged or expired."""
+        value = self._load(self._login, token, max_age)
+        if not _is_claim(value):
+            raise LinkError("This link is not valid.")
+        assert isinstance(value, list)
+        return OneUseClaim(account_id=value[0], nonce=value[1], value=value[2])
+
+    def email_change_url(self, account_id: int, email: str) -> str:
+        """A single-use link, sent to `email`, that confirms it as the account's address."""
+        token = self._email.dumps([account_id, secrets.token_urlsafe(12), email])
+        return f"{self.public_url}/account/contact/confirm/{token}"
+
+    def email_change_claim(self, token: str, *, max_age: int = EMAIL_LINK_MAX_AGE) -> OneUseClaim:
+        value = self._load(self._email, token, max_age)
+        if not _is_claim(value):
+            raise LinkError("This link is not valid.")
+        assert isinstance(value, list)
+        return OneUseClaim(account_id=value[0], nonce=value[1], value=value[2])
+
     @staticmethod
     def _load(serializer: URLSafeTimedSerializer, token: str, max_age: int) -> object:
         try:
@@ -44,3 +92,12 @@ class LinkSigner:
             raise LinkError("This link has expired.", expired=True) from None
         except BadSignature:
             raise LinkError("This link is not valid.") from None
+
+
+def _is_claim(value: object) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == 3
+        and isinstance(value[0], int)
+        and all(isinstance(part, str) for part in value[1:])
+    )

@@ -4,7 +4,7 @@
 import. Its handler runs every record through `RedactingFilter`, which rewrites the message
 (and any traceback) with `redact`:
 
-- capability tokens in pay and invoice paths: `/pay/<token>` → `/pay/…`;
+- capability tokens in pay, invoice and sign-in paths: `/pay/<token>` → `/pay/…`;
 - Telegram bot tokens in API URLs: `bot123456:AAE…` → `bot…`;
 - card numbers (Luhn-valid 13–19 digit windows, `bot.text.redact_card_numbers`);
 - E.164-looking phone numbers (`+` and 8–15 digits, separators allowed) → `bot.phones.mask`;
@@ -27,12 +27,12 @@ from bot.text import redact_card_numbers
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Paths whose next segment is a capability (whoever holds the URL may use it).
-CAPABILITY_PREFIXES = ("/pay/", "/invoices/")
+CAPABILITY_PREFIXES = ("/pay/", "/invoices/", "/signin/link/")
 HIDDEN = "…"
 MAX_PATH_CHARS = 200
 
-_CAPABILITY = re.compile(r"(/(?:pay|invoices)/)[^/\s?#\"'<>]+")
-_CAPABILITY_SEGMENT = re.compile(r"(/(?:pay|invoices)/)[^/]+")  # in a bare request path
+_CAPABILITY = re.compile(r"(/(?:pay|invoices|signin/link)/)[^/\s?#\"'<>]+")
+_CAPABILITY_SEGMENT = re.compile(r"(/(?:pay|invoices|signin/link)/)[^/]+")  # in a bare path
 _TELEGRAM_TOKEN = re.compile(r"\bbot\d{5,}:[\w-]{20,}")
 _E164 = re.compile(r"\+(?:\d[ ().\-]{0,2}){7,14}\d")
 _DIGIT_RUN = re.compile(r"(?<!\d)\d{10,}(?!\d)")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from bot.features import Feature
 from bot.flow import Intent
 from bot.i18n import Messages
 
@@ -36,6 +37,11 @@ class Registry:
     def menu_entries(self) -> list[tuple[str, Messages]]:
         """(name, label) of the intents the menu lists, in registry order."""
         return [(i.name, i.menu_label) for i in self._by_name.values() if i.menu_label]
+
+    def feature_of(self, name: str) -> Feature | None:
+        """The operator feature intent `name` needs (None: always available, or unknown)."""
+        intent = self._by_name.get(name)
+        return None if intent is None else intent.feature
 
     @property
     def secret_steps(self) -> frozenset[tuple[str, str]]:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 
-from bot.flow import FlowState, TurnContext
+from bot.features import unavailable_text
+from bot.flow import FlowState, Intent, TurnContext
 from bot.menu import menu
 from bot.pages import MORE, next_page, paginate
 from bot.registry import Registry
@@ -110,6 +111,8 @@ class Router:
             return await self._start(ctx, ctx.text.removeprefix("intent:"))
         if conv.state.active and not self._switches_intent(ctx, conv):
             intent = self._registry.get(conv.state.flow)
+            if not ctx.allows(intent.feature):  # switched off while the flow was open
+                return _unavailable(ctx, intent), intent.name
             return await intent.resume(ctx), intent.name
         conv.state.finish()
         return await self._start(ctx, ctx.parse.intent)
@@ -136,6 +139,8 @@ class Router:
         intent = self._registry.get(name)
         if ctx.account is None and not intent.allows_anonymous:
             intent = self._registry.get(None)
+        if not ctx.allows(intent.feature):
+            return _unavailable(ctx, intent), intent.name
         return await intent.start(ctx), intent.name
 
     def _cancel(self, ctx: TurnContext, state: FlowState) -> list[Reply]:
@@ -180,6 +185,13 @@ class Router:
             and parse.intent not in (flow.name, "out_of_scope")
             and parse.confidence >= SWITCH_CONFIDENCE
         )
+
+
+def _unavailable(ctx: TurnContext, intent: Intent) -> list[Reply]:
+    """The polite refusal of something the operator switched off; any open flow is left."""
+    assert intent.feature is not None
+    ctx.state.finish()
+    return [ctx.reply(unavailable_text(ctx.operator, intent.feature, ctx.locale))]
 
 
 def _remember_asked(state: FlowState, started: tuple[str | None, str | None]) -> None:

@@ -11,6 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from billing_client import BillingClient
 from bot.clock import Clock
 from bot.links import LinkSigner
+from bot.operator import OperatorConfig
+from bot.payments import PaymentProvider
+from bot.payments.sandbox import SandboxProvider
 from bot.settings import Settings
 from bot.store.sql import Transactions
 
@@ -46,6 +49,9 @@ class Services:
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # Billing events in (`POST /api/events`); None when BILLBOT_EVENTS_SECRET is not set.
     events: EventService | None = None
+    # The operator's name, contacts, branding and feature toggles (BILLBOT_OPERATOR_CONFIG).
+    operator: OperatorConfig = field(default_factory=OperatorConfig)
+    payments: PaymentProvider = field(default_factory=SandboxProvider)
 
     async def close(self) -> None:
         """Deliver what is due (bounded: `Outbox.flush`), then release the database.

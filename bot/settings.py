@@ -109,6 +109,14 @@ class Settings:
     # system moves to a new one. Never logged: kept out of repr.
     events_secret: str = field(default="", repr=False)
     events_secret_previous: str = field(default="", repr=False)
+    # --- the web view and payments (docs/web.md) ---
+    operator_config: str = ""  # BILLBOT_OPERATOR_CONFIG: a YAML file; empty: the defaults
+    payment_provider: str = "sandbox"  # "sandbox" (approves at once) or "stripe"
+    stripe_secret_key: str = field(default="", repr=False)
+    stripe_webhook_secret: str = field(default="", repr=False)
+    stripe_api_base: str = ""  # empty: Stripe's own; tests point it at a fake on 127.0.0.1
+    web_session_idle_seconds: int = 30 * 60
+    web_session_max_seconds: int = 12 * 3600
 
     @classmethod
     def from_env(
@@ -138,6 +146,13 @@ class Settings:
             channels=_channels(env),
             events_secret=env.get("BILLBOT_EVENTS_SECRET", "").strip(),
             events_secret_previous=env.get("BILLBOT_EVENTS_SECRET_PREVIOUS", "").strip(),
+            operator_config=env.get("BILLBOT_OPERATOR_CONFIG", "").strip(),
+            payment_provider=env.get("BILLBOT_PAYMENT_PROVIDER", "sandbox").strip().lower(),
+            stripe_secret_key=env.get("BILLBOT_STRIPE_SECRET_KEY", "").strip(),
+            stripe_webhook_secret=env.get("BILLBOT_STRIPE_WEBHOOK_SECRET", "").strip(),
+            stripe_api_base=env.get("BILLBOT_STRIPE_API_BASE", "").strip().rstrip("/"),
+            web_session_idle_seconds=_int(env, "BILLBOT_WEB_SESSION_IDLE_SECONDS", 30 * 60),
+            web_session_max_seconds=_int(env, "BILLBOT_WEB_SESSION_MAX_SECONDS", 12 * 3600),
         )
         if checked:
             settings.check()
@@ -158,6 +173,25 @@ class Settings:
             raise SettingsError("BILLBOT_RECOVERY_SWEEP_SECONDS must be positive")
         check_secret(self.secret_key, demo=self.demo)
         check_events_secrets(self.events_secret, self.events_secret_previous)
+        check_payments(self)
+
+
+def check_payments(settings: Settings) -> None:
+    """Stripe needs both its keys; live messaging with sandbox payments is refused outside demo
+    mode (customers would be told they paid when no money moved)."""
+    provider = settings.payment_provider
+    if provider not in ("sandbox", "stripe"):
+        raise SettingsError("BILLBOT_PAYMENT_PROVIDER must be 'sandbox' or 'stripe'")
+    keys = settings.stripe_secret_key and settings.stripe_webhook_secret
+    if provider == "stripe" and not keys:
+        raise SettingsError(
+            "BILLBOT_PAYMENT_PROVIDER=stripe needs BILLBOT_STRIPE_SECRET_KEY and "
+            "BILLBOT_STRIPE_WEBHOOK_SECRET"
+        )
+    if provider == "sandbox" and settings.delivery == "live" and not settings.demo:
+        raise SettingsError(
+            "BILLBOT_DELIVERY=live needs a real payment provider (BILLBOT_PAYMENT_PROVIDER=stripe)"
+        )
 
 
 def _channels(env: Mapping[str, str]) -> ChannelSettings:

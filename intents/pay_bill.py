@@ -1,11 +1,19 @@
-"""`pay_bill`: a signed, expiring link to pay an open invoice. Card details never enter chat."""
+"""`pay_bill`: a signed, expiring link to pay an open invoice. Card details never enter chat.
+
+Each pay link's conversation is recorded (`bot.store.pay_origins`), so the payment is
+confirmed in the chat that asked for it (`bot.pay_confirm`). An operator who does not allow
+paying without signing in (`features.pay_without_sign_in` off) gets a sign-in link to the
+web view's pay page instead.
+"""
 
 from __future__ import annotations
 
 from billing_client import InvoiceSummary
 from bot.flow import Intent, TurnContext
+from bot.store.pay_origins import Origin
 from bot.types import Option, Reply
 from intents.common import TRAINING
+from intents.web_login import once_note, sign_in_url
 
 PREPAID = {
     "en": "You're on prepaid, so there's no bill to pay. Your balance is {balance}.",
@@ -34,6 +42,15 @@ LINK = {
     ),
 }
 LINK_LABEL = {"en": "Pay {amount}", "es": "Pagar {amount}"}
+SIGN_IN_TO_PAY = {
+    "en": "Invoice {number}: {amount} due {due}. Sign in to pay it securely: {url}",
+    "es": "Factura {number}: {amount}, vence el {due}. Entra para pagarla de forma segura: {url}",
+}
+NO_CARDS = {
+    "en": "We will never ask for card details in chat.",
+    "es": "Nunca te pediremos datos de tarjeta por chat.",
+}
+PAY_PATH = "/account/pay"
 NOT_UNDERSTOOD = {
     "en": "Please pick one of the bills by its number.",
     "es": "Elige una de las facturas por su número.",
@@ -84,10 +101,13 @@ def _choose(ctx: TurnContext, invoices: list[InvoiceSummary], text: str | None =
 
 
 async def _link_reply(ctx: TurnContext, invoice: InvoiceSummary) -> Reply:
+    if not ctx.operator.features.pay_without_sign_in:
+        return _sign_in_reply(ctx, invoice)
     assert ctx.account is not None
     link = await ctx.billing.create_payment_link(
         ctx.account.id, invoice.id, now=ctx.now, ttl_seconds=ctx.settings.pay_link_ttl_seconds
     )
+    await _remember_origin(ctx, link.id)
     url = ctx.links.pay_url(link.id)
     amount = ctx.money(link.amount)
     text = ctx.say(
@@ -104,3 +124,23 @@ async def _link_reply(ctx: TurnContext, invoice: InvoiceSummary) -> Reply:
         link_label=ctx.say(LINK_LABEL, amount=amount),
         image_url=f"{url}/qr.png",
     )
+
+
+async def _remember_origin(ctx: TurnContext, link_id: str) -> None:
+    """Where this link went, so its payment is confirmed here. A crash just before this only
+    sends the confirmation where the account's alerts go instead."""
+    if ctx.pay_origins is not None:
+        origin = Origin(ctx.message.channel, ctx.message.sender)
+        await ctx.pay_origins.record(link_id, origin, now=ctx.now)
+
+
+def _sign_in_reply(ctx: TurnContext, invoice: InvoiceSummary) -> Reply:
+    """The web view's pay page behind a sign-in link, for operators who want customers signed
+    in before they pay."""
+    url = sign_in_url(ctx, PAY_PATH)
+    amount = ctx.money(invoice.amount_due)
+    head = ctx.say(
+        SIGN_IN_TO_PAY, number=invoice.number, amount=amount, due=ctx.date(invoice.due_on), url=url
+    )
+    text = "\n".join([head, f"{once_note(ctx)} {ctx.say(NO_CARDS)}"])
+    return Reply(text=text, link=url, link_label=ctx.say(LINK_LABEL, amount=amount))

@@ -14,6 +14,7 @@ from intents.open_ticket import OpenTicketIntent
 from intents.out_of_scope import OutOfScopeIntent
 from intents.pay_bill import PayBillIntent
 from intents.usage import UsageIntent
+from intents.web_login import WebLoginIntent
 
 
 def default_registry() -> Registry:
@@ -25,6 +26,7 @@ def default_registry() -> Registry:
             OpenTicketIntent(),
             UsageIntent(),
             InvoiceIntent(),
+            WebLoginIntent(),
             AlertsIntent(),
             BillLimitIntent(),
             LinkAccountIntent(),

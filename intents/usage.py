@@ -39,6 +39,7 @@ class UsageIntent(Intent):
     name = "usage"
     menu_label = MENU_LABEL
     training_file = TRAINING / "usage.yml"
+    feature = "usage"
 
     async def start(self, ctx: TurnContext) -> list[Reply]:
         assert ctx.account is not None

@@ -23,6 +23,7 @@ from functools import partial
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.payments.autopay import charge_due
 from bot.services import Services
 from bot.store import leases
 
@@ -31,6 +32,9 @@ LEASE_NAME = "scheduler"
 LEASE = timedelta(seconds=60)  # the default; BILLBOT_SCHEDULER_LEASE_SECONDS
 RENEWALS = 3  # the holder renews the lease this many times per lease
 FIRST_SCAN = timedelta(seconds=5)  # after the first try at the lease
+
+
+AUTOPAY_EVERY = 3600.0  # an invoice is charged on its due day: hourly is soon enough
 
 
 class Scheduler:
@@ -54,6 +58,9 @@ class Scheduler:
         first_scan = now + min(FIRST_SCAN, self._lease / RENEWALS)
         self._scheduler.add_job(
             self.alerts, "interval", seconds=every, next_run_time=first_scan, **_ONCE
+        )
+        self._scheduler.add_job(
+            self.autopay, "interval", seconds=AUTOPAY_EVERY, next_run_time=first_scan, **_ONCE
         )
         self._scheduler.start()
 
@@ -94,6 +101,18 @@ class Scheduler:
             return
         queued = sum(1 for d in decisions if d.outcome in ("queued", "deferred"))
         log.info("scheduler: alert scan queued %d of %d", queued, len(decisions))
+
+    async def autopay(self) -> None:
+        """Charge the autopay invoices due today (in each customer's own day), when leader."""
+        if not self.leader:
+            return
+        try:
+            charges = await charge_due(self._services, now=self._services.clock.now())
+        except Exception:
+            log.exception("scheduler: autopay failed; it runs again at the next interval")
+            return
+        if charges:
+            log.info("scheduler: autopay made %d charges", len(charges))
 
 
 # A job never overlaps itself, and one late run stands for all it missed.

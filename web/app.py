@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -19,8 +20,26 @@ from scheduler.runner import start_scheduler
 from web import errors
 from web.access_log import AccessLogMiddleware
 from web.pages import STATIC_DIR, make_templates
-from web.routes import chat, events, health, home, invoices, pay, webhooks
-from web.security import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from web.routes import (
+    account,
+    account_invoices,
+    account_payments,
+    autopay,
+    brand,
+    chat,
+    contact,
+    docs,
+    events,
+    health,
+    home,
+    invoices,
+    pay,
+    preferences,
+    signin,
+    tickets,
+    webhooks,
+)
+from web.security import STRIPE_CHECKOUT, BodySizeLimitMiddleware, SecurityHeadersMiddleware
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 ROUTERS = (
@@ -31,6 +50,16 @@ ROUTERS = (
     pay.router,
     invoices.router,
     events.router,
+    signin.router,
+    account.router,
+    account_invoices.router,
+    account_payments.router,
+    autopay.router,
+    preferences.router,
+    contact.router,
+    tickets.router,
+    brand.router,
+    docs.router,
 )
 
 
@@ -44,6 +73,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         summary="Conversational self-service for billing: web chat API, pay pages, health.",
         version="0.1.0",
         lifespan=services_lifespan(settings, services),
+        docs_url=None,  # served by web.routes.docs from local assets (works offline)
+        redoc_url=None,
     )
     if services is None:
         delivery_senders(settings)  # live delivery without any sender: refuse before serving
@@ -53,12 +84,23 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         app.state.services = services
     for router in ROUTERS:
         app.include_router(router)
+    app.mount("/static/swagger", StaticFiles(directory=docs.ASSETS), name="swagger")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     errors.install(app)
     app.add_middleware(BodySizeLimitMiddleware, per_path={events.PATH: EVENTS_MAX_BODY_BYTES})
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, form_targets=checkout_origins(settings))
     app.add_middleware(AccessLogMiddleware)  # outermost: times the whole request
     return app
+
+
+def checkout_origins(settings: Settings) -> tuple[str, ...]:
+    """Where pay and autopay forms may redirect: the provider's hosted pages."""
+    if settings.payment_provider != "stripe":
+        return ()
+    if settings.stripe_api_base:  # a self-hosted or test API serves its own checkout pages
+        parts = urlsplit(settings.stripe_api_base)
+        return (f"{parts.scheme}://{parts.netloc}",)
+    return (STRIPE_CHECKOUT,)
 
 
 def services_lifespan(settings: Settings, injected: Services | None) -> Lifespan:

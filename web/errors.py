@@ -12,12 +12,13 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from billing_client import BillingUnavailableError, NotFoundError
 from bot.links import LinkError
+from web.auth import SignInRequired, sign_in_url
 from web.pages import render_page
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ def install(app: FastAPI) -> None:
     handlers: dict[type[Exception], Handler] = {
         RequestValidationError: invalid_request,
         LinkError: bad_link,
+        SignInRequired: sign_in_first,
         NotFoundError: not_found,
         BillingUnavailableError: billing_unavailable,
         OperationalError: database_unavailable,
@@ -56,7 +58,9 @@ def problem(request: Request, status: int, code: str, detail: str) -> Response:
     """One error response, shaped for who asked."""
     if is_api(request):
         return JSONResponse({"error": code, "detail": detail}, status_code=status)
-    return render_page(request, "error.html", {"message": detail}, status_code=status)
+    return render_page(
+        request, "error.html", {"message": detail, "code": code}, status_code=status
+    )
 
 
 async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
@@ -75,6 +79,11 @@ def describe(errors: Sequence[Any]) -> str:
         where = ".".join(location) or "body"
         parts.append(f"{where}: {error.get('msg', 'invalid')}")
     return "; ".join(parts) or "The request is not valid."
+
+
+async def sign_in_first(request: Request, exc: SignInRequired) -> Response:
+    """A page of the account without a live session: to the sign-in page, then back."""
+    return RedirectResponse(sign_in_url(exc.next_path), status_code=303)
 
 
 async def bad_link(request: Request, exc: LinkError) -> Response:

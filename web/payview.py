@@ -1,4 +1,4 @@
-"""What the pay page shows for a link, and the receipt SMS sent once a payment lands."""
+"""What the pay page shows for a link, and the receipt sent once a payment lands."""
 
 from __future__ import annotations
 
@@ -7,16 +7,13 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from billing_client import InvoiceDetail, Payment, PaymentLink
+from bot.pay_confirm import RECEIPT as RECEIPT  # the receipt's text and builder live there
+from bot.pay_confirm import confirm_payment
+from bot.pay_confirm import receipt as receipt
 from bot.services import Services
-from bot.types import OutboundMessage, Reply
 
 PayState = Literal["due", "paid", "expired", "settled"]
 SANDBOX = "sandbox"
-RECEIPT = {
-    "en": "billbot: thank you! We received {amount} for invoice {number}. Reference: {reference}.",
-    "es": "billbot: ¡gracias! Hemos recibido {amount} para la factura {number}. "
-    "Referencia: {reference}.",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,26 +74,12 @@ async def pay(services: Services, view: PayView, *, now: datetime) -> Payment:
 
 
 async def send_receipt(services: Services, view: PayView, payment: Payment) -> None:
-    """'Payment received' to the account's first line, through the outbox (deduped by id)."""
-    lines = await services.billing.list_lines(payment.account_id)
-    if not lines:
-        return
-    await services.outbox.enqueue(receipt(view, payment, address=lines[0].msisdn))
-
-
-def receipt(view: PayView, payment: Payment, *, address: str) -> OutboundMessage:
-    """The receipt as a channel-neutral SMS; one per payment, whatever retries the page."""
-    template = RECEIPT.get(view.locale.split("_")[0], RECEIPT["en"])
-    text = template.format(
-        amount=payment.amount.format(view.locale),
-        number=view.invoice.summary.number,
-        reference=payment.provider_reference,
-    )
-    return OutboundMessage(
-        channel="sms",
-        address=address,
-        replies=(Reply(text=text),),
-        kind="payment_received",
-        dedupe_key=f"payment_received:{payment.id}",
-        account_id=payment.account_id,
+    """'Payment received' in the chat the link came from, else where the account's alerts
+    go, through the outbox (once per payment: `bot.pay_confirm`)."""
+    await confirm_payment(
+        services,
+        link_id=view.link.id,
+        payment=payment,
+        invoice_number=view.invoice.summary.number,
+        locale=view.locale,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
 from fastapi import HTTPException, Request
@@ -14,29 +14,41 @@ CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
+STRIPE_CHECKOUT = "https://checkout.stripe.com"
+
+
+def csp(form_targets: Sequence[str] = ()) -> str:
+    """The pages' policy; `form_targets` are the other origins a form may end up at (Chromium
+    checks a form post's redirects against form-action: the provider's hosted checkout)."""
+    if not form_targets:
+        return CSP
+    return CSP.replace("form-action 'self'", "form-action 'self' " + " ".join(form_targets))
+
+
 _BASE_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     # Pay and invoice URLs carry a capability token: never send it to another site. Not
     # "no-referrer": with it, browsers send "Origin: null" on our own form posts.
     (b"referrer-policy", b"same-origin"),
 ]
-_PAGE_HEADERS = [(b"content-security-policy", CSP.encode()), (b"x-frame-options", b"DENY")]
+_FRAME = (b"x-frame-options", b"DENY")
 CROSS_SITE = "This form can only be sent from billbot's own page."
-_PRIVATE_PREFIXES = ("/pay/", "/invoices/", "/api/")
+_PRIVATE_PREFIXES = ("/pay/", "/invoices/", "/api/", "/account", "/signin")
 _OWN_CSP_PREFIXES = ("/docs", "/redoc")  # Swagger UI brings its own assets
 
 
 class SecurityHeadersMiddleware:
     """Adds the headers above to every HTTP response (pure ASGI: no per-request task)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, form_targets: Sequence[str] = ()) -> None:
         self.app = app
+        self.page_headers = [(b"content-security-policy", csp(form_targets).encode()), _FRAME]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = headers_for(scope["path"])
+        extra = headers_for(scope["path"], self.page_headers)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -46,11 +58,17 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-def headers_for(path: str) -> list[tuple[bytes, bytes]]:
+def headers_for(
+    path: str, page_headers: Sequence[tuple[bytes, bytes]] | None = None
+) -> list[tuple[bytes, bytes]]:
     """The security headers for one path."""
     headers = list(_BASE_HEADERS)
     if not path.startswith(_OWN_CSP_PREFIXES):
-        headers += _PAGE_HEADERS
+        headers += (
+            page_headers
+            if page_headers is not None
+            else [(b"content-security-policy", CSP.encode()), _FRAME]
+        )
     if path.startswith(_PRIVATE_PREFIXES):
         headers.append((b"cache-control", b"no-store"))
     return headers

@@ -31,7 +31,7 @@ from billing_client.errors import (
     NotFoundError,
 )
 from billing_client.interface import BillingClient
-from billing_client.sql import alert_scan, balance_scan, caps, pin_guard, reads
+from billing_client.sql import alert_scan, balance_scan, caps, pin_guard, portal, reads
 from billing_client.sql.audit import audit
 from billing_client.sql.database import WRITE_INTENT
 from billing_client.sql.models import (
@@ -396,6 +396,27 @@ class SqlBillingClient(BillingClient):
             since, days = changed_since, dated or {}
             facts = await self._read(lambda c: alert_scan.changes(c, window, since, days))
         return replace(facts, watermark=watermark)
+
+    async def ticket_messages(self, account_id: int, reference: str) -> list[dto.TicketMessage]:
+        async with self._reading() as session:
+            return await portal.ticket_messages(session, account_id, reference)
+
+    # --- the customer's own records (web view) ----------------------------------------------
+    async def list_payments(self, account_id: int, *, limit: int = 50) -> list[dto.Payment]:
+        async with self._reading() as session:
+            return await portal.payments(session, account_id, limit)
+
+    async def get_payment(self, account_id: int, payment_id: int) -> dto.Payment:
+        async with self._reading() as session:
+            return await portal.payment(session, account_id, payment_id)
+
+    async def update_contact(
+        self, account_id: int, change: dto.ContactChange, *, actor: str, now: datetime
+    ) -> dto.Account:
+        async with self._writing() as session:
+            account = await _account(session, account_id, lock=True)
+            await portal.update_contact(session, account, change, actor, now)
+            return account.to_dto()
 
     async def list_audit(self, *, limit: int = 50) -> list[dto.AuditEntry]:
         """Newest first."""

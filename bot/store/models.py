@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -209,3 +219,129 @@ class AlertScan(StoreBase):
     changes_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     planned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     full_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# --- the web view and payments (docs/web.md) ------------------------------------------------
+class WebSession(StoreBase):
+    """A signed-in browser. `id` is the SHA-256 of the cookie's random token (the token itself
+    is never stored); idle and absolute expiry are checked on every request, sign-out ends it."""
+
+    __tablename__ = "bot_web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(Integer, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class SpentLink(StoreBase):
+    """The nonce of a single-use link (sign-in, email change) once used: a second use fails."""
+
+    __tablename__ = "bot_spent_links"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    account_id: Mapped[int] = mapped_column(Integer)
+    spent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SignInAttempt(StoreBase):
+    """A web sign-in by one-time code. The code is derived from `reference` (bot.otp), never
+    stored; `account_id` is NULL for a number that is no customer's, which behaves the same."""
+
+    __tablename__ = "bot_sign_in_attempts"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # random, in a signed cookie
+    reference: Mapped[str] = mapped_column(String(64))
+    phone_hash: Mapped[str] = mapped_column(String(64), index=True)  # HMAC of the number
+    requester: Mapped[str] = mapped_column(String(120), index=True)  # "web:<client address>"
+    account_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Checkout(StoreBase):
+    """A hosted checkout started for a pay link: the provider's id, and the amount chosen
+    (the whole amount due, or part of it)."""
+
+    __tablename__ = "bot_checkouts"
+
+    provider_reference: Mapped[str] = mapped_column(String(128), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    link_id: Mapped[str] = mapped_column(String(64), index=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PayLinkOrigin(StoreBase):
+    """Which conversation a pay link was sent to, so the payment is confirmed there."""
+
+    __tablename__ = "bot_pay_link_origins"
+
+    link_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ProviderEvent(StoreBase):
+    """A payment provider's webhook event, stored by its id: a replay is acknowledged and
+    does nothing again."""
+
+    __tablename__ = "bot_provider_events"
+    __table_args__ = (
+        UniqueConstraint("provider", "event_id", name="uq_bot_provider_events_event"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    event_id: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(80))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class AutopayMandate(StoreBase):
+    """An account's autopay: the provider's references to a saved method (no card data)."""
+
+    __tablename__ = "bot_autopay"
+
+    account_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    customer_reference: Mapped[str] = mapped_column(String(128))
+    method_reference: Mapped[str] = mapped_column(String(128))
+    label: Mapped[str] = mapped_column(String(80))
+    enrolled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class AutopayCharge(StoreBase):
+    """One autopay charge of one invoice: `key` is unique, so two schedulers charge once."""
+
+    __tablename__ = "bot_autopay_charges"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(160), unique=True)
+    account_id: Mapped[int] = mapped_column(Integer, index=True)
+    invoice_id: Mapped[int] = mapped_column(Integer)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(12))  # pending | succeeded | failed
+    payment_reference: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    attempted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CustomerSettings(StoreBase):
+    """What a customer chose in the web view beyond alerts: paperless billing."""
+
+    __tablename__ = "bot_customer_settings"
+
+    account_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    paperless: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 from dataclasses import replace
 from urllib.parse import urlsplit
 
@@ -17,7 +18,33 @@ from bot.services import Services
 from tests.helpers import client_for
 
 ALEX = "+12025550101"
-SANDBOX_BUTTON = "Pay now (sandbox — no real money)"
+SANDBOX_BUTTON = "Pay now (sandbox)"
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+async def form_token(client: httpx.AsyncClient, path: str) -> str:
+    """The CSRF token of the page's form (the GET also sets the cookie it is checked against)."""
+    page = await client.get(path)
+    found = CSRF.search(page.text)
+    assert found is not None, page.text[:500]
+    return found.group(1)
+
+
+async def pay(
+    client: httpx.AsyncClient,
+    pay_path: str,
+    *,
+    headers: dict[str, str] | None = None,
+    token: str | None = None,
+    data: dict[str, str] | None = None,
+) -> httpx.Response:
+    """Post the pay form as the page does, then follow the provider back to the page."""
+    token = token or await form_token(client, pay_path)
+    posted = await client.post(pay_path, data={"csrf": token, **(data or {})}, headers=headers)
+    if posted.status_code != 303:
+        return posted
+    back = urlsplit(posted.headers["location"])
+    return await client.get(f"{back.path}?{back.query}" if back.query else back.path)
 
 
 @pytest.fixture
@@ -59,7 +86,7 @@ async def test_pay_page_shows_the_invoice_and_the_amount(
     assert response.status_code == 200
     assert "$64.20" in response.text
     assert SANDBOX_BUTTON in response.text
-    assert "Invoice" in response.text and "Due date" in response.text
+    assert "Pay invoice" in response.text and "Due" in response.text
     assert f"{pay_path}/qr.png" in response.text
 
 
@@ -76,10 +103,13 @@ async def test_pay_page_is_private_and_cannot_be_framed(
 async def test_paying_redirects_to_the_page_showing_paid(
     services: Services, client: httpx.AsyncClient, pay_path: str
 ) -> None:
-    response = await client.post(pay_path)
+    token = await form_token(client, pay_path)
+    response = await client.post(pay_path, data={"csrf": token})
 
     assert response.status_code == 303
-    assert response.headers["location"] == pay_path
+    returned = urlsplit(response.headers["location"])
+    assert returned.path == pay_path and returned.query.startswith("session_id=sandbox_cs_")
+    await client.get(f"{returned.path}?{returned.query}")
     page = await client.get(pay_path)
     assert "Paid" in page.text
     assert "sandbox:" in page.text
@@ -90,10 +120,11 @@ async def test_paying_redirects_to_the_page_showing_paid(
 async def test_double_post_pays_once_and_sends_one_receipt(
     services: Services, client: httpx.AsyncClient, pay_path: str
 ) -> None:
-    first = await client.post(pay_path)
-    second = await client.post(pay_path)
+    token = await form_token(client, pay_path)
+    first = await pay(client, pay_path, token=token)
+    second = await pay(client, pay_path, token=token)
 
-    assert first.status_code == second.status_code == 303
+    assert first.status_code == second.status_code == 200
     assert await amount_due(services) == 0
     assert await receipts(services) == [ALEX]
 
@@ -101,9 +132,10 @@ async def test_double_post_pays_once_and_sends_one_receipt(
 async def test_concurrent_posts_pay_once(
     services: Services, client: httpx.AsyncClient, pay_path: str
 ) -> None:
-    responses = await asyncio.gather(*(client.post(pay_path) for _ in range(3)))
+    token = await form_token(client, pay_path)
+    responses = await asyncio.gather(*(pay(client, pay_path, token=token) for _ in range(3)))
 
-    assert {r.status_code for r in responses} == {303}
+    assert {r.status_code for r in responses} == {200}
     assert await amount_due(services) == 0
     assert await receipts(services) == [ALEX]
 
@@ -111,7 +143,7 @@ async def test_concurrent_posts_pay_once(
 async def test_after_paying_balance_shows_nothing_due(
     client: httpx.AsyncClient, pay_path: str
 ) -> None:
-    await client.post(pay_path)
+    await pay(client, pay_path)
 
     response = await client.post("/api/chat", json={"text": "balance", "as": ALEX})
 
@@ -132,7 +164,7 @@ async def test_after_paying_balance_shows_nothing_due(
 async def test_a_post_from_another_site_is_refused(
     services: Services, client: httpx.AsyncClient, pay_path: str, headers: dict[str, str]
 ) -> None:
-    response = await client.post(pay_path, headers=headers)
+    response = await pay(client, pay_path, headers=headers)
 
     assert response.status_code == 403
     assert await amount_due(services) == 6420
@@ -150,9 +182,9 @@ async def test_a_post_from_another_site_is_refused(
 async def test_a_post_from_the_page_itself_is_accepted(
     services: Services, client: httpx.AsyncClient, pay_path: str, headers: dict[str, str]
 ) -> None:
-    response = await client.post(pay_path, headers=headers)
+    response = await pay(client, pay_path, headers=headers)
 
-    assert response.status_code == 303
+    assert response.status_code == 200
     assert await amount_due(services) == 0
 
 
@@ -161,7 +193,8 @@ async def test_a_forged_token_is_404(
     services: Services, client: httpx.AsyncClient, token: str
 ) -> None:
     get = await client.get(f"/pay/{token}")
-    post = await client.post(f"/pay/{token}")
+    csrf = await form_token(client, "/signin")  # any page's form token: the cookie is per browser
+    post = await client.post(f"/pay/{token}", data={"csrf": csrf})
 
     assert get.status_code == post.status_code == 404
     assert "not valid" in get.text
@@ -181,7 +214,8 @@ async def test_a_token_past_its_lifetime_is_410(services: Services, pay_path: st
     settings = replace(services.settings, pay_link_ttl_seconds=-1)  # every token is too old
     async with client_for(services, settings) as http:
         get = await http.get(pay_path)
-        post = await http.post(pay_path)
+        csrf = await form_token(http, "/signin")
+        post = await http.post(pay_path, data={"csrf": csrf})
 
     assert get.status_code == post.status_code == 410
     assert "expired" in get.text and "ask billbot for a new one" in get.text
@@ -191,14 +225,15 @@ async def test_a_token_past_its_lifetime_is_410(services: Services, pay_path: st
 async def test_a_link_expired_in_billing_shows_expired_and_cannot_be_paid(
     services: Services, client: httpx.AsyncClient, clock: FakeClock, pay_path: str
 ) -> None:
+    token = await form_token(client, pay_path)
     clock.advance(seconds=services.settings.pay_link_ttl_seconds + 60)
 
-    post = await client.post(pay_path)
+    post = await client.post(pay_path, data={"csrf": token})
     page = await client.get(pay_path)
 
     assert post.status_code == 303
     assert page.status_code == 410
-    assert "ask billbot for a new one" in page.text
+    assert "This link has expired" in page.text
     assert SANDBOX_BUTTON not in page.text
     assert await amount_due(services) == 6420
 
@@ -217,3 +252,38 @@ async def test_qr_code_of_a_forged_token_is_404(client: httpx.AsyncClient) -> No
     response = await client.get("/pay/forged/qr.png")
 
     assert response.status_code == 404
+
+
+async def test_a_post_without_the_form_token_is_refused_and_pays_nothing(
+    services: Services, client: httpx.AsyncClient, pay_path: str
+) -> None:
+    await client.get(pay_path)  # the browser has its cookie, but the form lacks the token
+
+    missing = await client.post(pay_path)
+    wrong = await client.post(pay_path, data={"csrf": "0" * 64})
+
+    assert missing.status_code == wrong.status_code == 403
+    assert await amount_due(services) == 6420
+
+
+async def test_a_part_payment_leaves_the_rest_due_and_a_second_pays_it(
+    services: Services, client: httpx.AsyncClient, pay_path: str
+) -> None:
+    first = await pay(client, pay_path, data={"choice": "part", "amount": "20.00"})
+
+    assert first.status_code == 200 and "$20.00" in first.text
+    assert await amount_due(services) == 4420
+    second = await pay(client, pay_path)
+    assert second.status_code == 200
+    assert await amount_due(services) == 0
+
+
+@pytest.mark.parametrize("amount", ["0", "64.21", "abc", "-5", "0.001"])
+async def test_a_bad_part_amount_is_explained_and_changes_nothing(
+    services: Services, client: httpx.AsyncClient, pay_path: str, amount: str
+) -> None:
+    response = await pay(client, pay_path, data={"choice": "part", "amount": amount})
+
+    assert response.status_code == 400
+    assert "Enter an amount between" in response.text
+    assert await amount_due(services) == 6420

@@ -49,6 +49,8 @@ ROOT_ONLY_CALLS = {
     "create_async_engine",
     "session_factory",
     "async_sessionmaker",
+    "SandboxProvider",
+    "StripeProvider",
 }
 
 

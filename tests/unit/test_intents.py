@@ -190,7 +190,7 @@ async def test_invoice_lists_latest_with_link(sam: Chat) -> None:
     text = await sam.say("last bill", "invoice")
     assert "INV-100" in text
     assert "$118.45" in text
-    assert sam.last.link is not None and "/invoices/" in sam.last.link
+    assert sam.last.link is not None and "/signin/link/" in sam.last.link
 
 
 async def test_greeting_gets_the_menu_by_name(sam: Chat) -> None:
@@ -199,11 +199,12 @@ async def test_greeting_gets_the_menu_by_name(sam: Chat) -> None:
     assert [option.value for option in sam.last.options] == [
         f"intent:{name}" for name, _ in REGISTRY.menu_entries
     ]
-    assert len(sam.last.options) == 8
+    assert len(sam.last.options) == 9
 
 
 def test_registry_has_the_contract_intents_and_falls_back() -> None:
     expected = {"balance", "pay_bill", "bar_sim", "open_ticket", "usage", "invoice"}
     expected |= {"link_account", "unlink_account", "alerts", "bill_limit", "continue_service"}
+    expected |= {"web_login"}
     assert expected | {"out_of_scope"} == set(REGISTRY.names)
     assert REGISTRY.get("no_such_intent").name == "out_of_scope"

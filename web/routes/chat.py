@@ -1,20 +1,23 @@
-"""POST /api/chat (contract): the web chat's JSON API."""
+"""POST /api/chat (contract): the web chat's JSON API; GET /api/chat/{session}/messages: what
+was queued for the session outside its answers (a payment confirmed), polled by the page."""
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from bot.phones import PhoneError, normalize
 from bot.settings import Settings
+from bot.store.chat_messages import latest_id, messages_since
 from channels import web
 from web.deps import ServicesDep, SettingsDep
 
 router = APIRouter(prefix="/api", tags=["chat"])
 _PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+MAX_ID = 2**31 - 1  # outbox ids are 32-bit integers: a larger cursor is a client's mistake
 
 
 class ChatRequest(BaseModel):
@@ -33,10 +36,32 @@ class ChatRequest(BaseModel):
 
 
 class ChatResponse(BaseModel):
-    """The session to send back next time and the bot's replies, in order."""
+    """The session to send back next time and the bot's replies, in order.
+
+    `lang`: the language billbot answered in (the customer's, once it knows who they are), for
+    the page's own texts. `after`: on a new session, the cursor from which to poll
+    `GET /api/chat/{session}/messages`.
+    """
 
     session: str
     replies: list[dict[str, Any]]
+    lang: str | None = None
+    after: int | None = None
+
+
+class PushedMessage(BaseModel):
+    """A message queued for the session outside an answer, e.g. a payment confirmation."""
+
+    id: int
+    kind: str
+    replies: list[dict[str, Any]]
+
+
+class PushedMessages(BaseModel):
+    """The session's new messages, oldest first, and the cursor for the next poll."""
+
+    messages: list[PushedMessage]
+    after: int
 
 
 IN_PROGRESS = (
@@ -64,6 +89,8 @@ async def chat(body: ChatRequest, services: ServicesDep, settings: SettingsDep) 
     if len(body.text) > web.MAX_TEXT_CHARS:
         raise HTTPException(413, f"text is too long: at most {web.MAX_TEXT_CHARS} characters")
     session = body.session or web.new_session_id()
+    # Read before answering: whatever the answer queues for this new session comes after it.
+    after = None if body.session else await latest_id(services.sessions)
     message = web.to_inbound(
         text=body.text,
         session=session,
@@ -77,7 +104,27 @@ async def chat(body: ChatRequest, services: ServicesDep, settings: SettingsDep) 
         raise HTTPException(409, IN_PROGRESS, headers=retry_after)
     if answer.status == "rate_limited":
         raise HTTPException(429, answer.replies[0].text, headers=retry_after)
-    return {"session": session, "replies": web.render(answer.replies)}
+    replies = web.render(answer.replies)
+    return {"session": session, "replies": replies, "lang": answer.lang, "after": after}
+
+
+@router.get("/chat/{session}/messages", response_model=PushedMessages)
+async def pushed(
+    services: ServicesDep,
+    session: Annotated[str, Path(min_length=1, max_length=64, pattern=_PRINTABLE)],
+    after: Annotated[int | None, Query(ge=0, le=MAX_ID, description="The last id seen.")] = None,
+) -> dict[str, Any]:
+    """Messages queued for the session with ids above `after`; without `after`, none, and
+    the cursor to start from. The session id is the capability, as for POST /api/chat."""
+    if after is None:
+        return {"messages": [], "after": await latest_id(services.sessions)}
+    found = await messages_since(
+        services.sessions, channel=web.CHANNEL, address=session, after=after
+    )
+    messages = [
+        {"id": m.id, "kind": m.kind, "replies": web.render(m.replies)} for m in found.messages
+    ]
+    return {"messages": messages, "after": found.after}
 
 
 def acting_as(raw: str | None, settings: Settings) -> str | None:

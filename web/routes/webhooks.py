@@ -13,8 +13,11 @@ from __future__ import annotations
 from typing import Protocol
 
 from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
 
 from bot.channel import BadWebhook, Webhook, WebhookRejected, WebhookRequest
+from bot.payments import WebhookSignatureError
+from bot.payments.webhooks import apply_event
 from web.deps import ServicesDep
 from web.security import MAX_BODY_BYTES
 
@@ -109,3 +112,25 @@ async def webhook_request(request: Request, public_url: str) -> WebhookRequest:
         headers={name.lower(): value for name, value in request.headers.items()},
         body=body,
     )
+
+
+@router.post("/stripe", summary="Stripe events (Stripe-Signature, construct_event)")
+async def stripe_events(request: Request, services: ServicesDep) -> Response:
+    """Verify (400 and nothing done when forged or stale), store, apply once; 200 for a replay."""
+    if services.payments.name != "stripe":
+        raise HTTPException(404, "Stripe is not configured on this server.")
+    payload = await request.body()
+    try:
+        event = services.payments.parse_webhook(
+            payload, request.headers.get("stripe-signature", "")
+        )
+    except WebhookSignatureError as error:
+        raise HTTPException(400, f"Invalid Stripe webhook: {error}") from None
+    applied = await apply_event(services, event)
+    body = {
+        "id": applied.event_id,
+        "type": applied.type,
+        "replayed": applied.replayed,
+        "effect": applied.effect,
+    }
+    return JSONResponse(body)

@@ -1,4 +1,7 @@
 // The demo web chat: pick a customer, then talk to POST /api/chat. No dependencies.
+// Messages queued for the session outside an answer (a payment confirmed on the pay page)
+// arrive by polling GET /api/chat/{session}/messages. The page's own texts follow the
+// customer's language once billbot says it ("lang" in the /api/chat response).
 "use strict";
 
 (() => {
@@ -10,7 +13,63 @@
   const input = $("text");
   const sendButton = $("send");
   const errorBox = $("error");
-  const state = { phone: null, session: null, options: [], busy: false, generation: 0 };
+  const state = {
+    phone: null, session: null, options: [], busy: false, generation: 0,
+    lang: "en", after: null, polling: false,
+  };
+  const POLL_MS = 5000;
+
+  // The page's own words; billbot's replies come already in the customer's language.
+  const TEXTS = {
+    en: {
+      label: "Message", placeholder: "Type a message…", send: "Send",
+      chattingAs: "Chatting as", switchCustomer: "Switch customer",
+      suggestions: "Suggestions", ask: "Ask",
+      offline: "Could not reach billbot. Check the connection and try again.",
+      failed: "Sorry, that did not work:",
+      chips: {
+        owe: "What do I owe?", pay: "Pay my bill", data: "How much data have I used?",
+        lost: "I lost my phone", problem: "My internet keeps dropping",
+        invoices: "My invoices", account: "Open my account",
+      },
+    },
+    es: {
+      label: "Mensaje", placeholder: "Escribe un mensaje…", send: "Enviar",
+      chattingAs: "Chateando como", switchCustomer: "Cambiar de cliente",
+      suggestions: "Sugerencias", ask: "Preguntar",
+      offline: "No se pudo conectar con billbot. Revisa la conexión y vuelve a intentarlo.",
+      failed: "Lo siento, no ha funcionado:",
+      chips: {
+        owe: "¿Cuánto debo?", pay: "Pagar mi factura", data: "¿Cuántos datos he usado?",
+        lost: "He perdido mi teléfono", problem: "Mi internet se corta",
+        invoices: "Mis facturas", account: "Abrir mi cuenta",
+      },
+    },
+  };
+
+  function words() {
+    return TEXTS[state.lang] || TEXTS.en;
+  }
+
+  function applyLang(lang) {
+    state.lang = TEXTS[lang] ? lang : "en";
+    const t = words();
+    chat.lang = state.lang; // screen readers switch voice; the DEMO MODE banner stays English
+    $("text-label").textContent = t.label;
+    input.placeholder = t.placeholder;
+    if (!state.busy) sendButton.textContent = t.send;
+    $("chat-as").textContent = t.chattingAs;
+    $("switch").textContent = t.switchCustomer;
+    const chips = $("suggestions");
+    chips.setAttribute("aria-label", t.suggestions);
+    chips.querySelectorAll(".chip").forEach((b) => {
+      const text = t.chips[b.dataset.key];
+      if (!text) return;
+      b.textContent = text;
+      b.dataset.text = text;
+      b.setAttribute("aria-label", `${t.ask}: ${text}`); // the visible words stay in the name
+    });
+  }
 
   function newId() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
@@ -91,8 +150,8 @@
     state.options = values;
   }
 
-  function addReply(reply) {
-    const div = bubble("bot", reply.text || "");
+  function addReply(reply, kind = "bot") {
+    const div = bubble(kind, reply.text || "");
     if (reply.link) addLink(div, reply);
     if (reply.image) addImage(div, reply);
     if (reply.options && reply.options.length) addOptions(div, reply);
@@ -107,7 +166,7 @@
     state.busy = busy;
     input.disabled = busy;
     sendButton.disabled = busy;
-    sendButton.textContent = busy ? "…" : "Send";
+    sendButton.textContent = busy ? "…" : words().send;
   }
 
   function showError(message) {
@@ -174,11 +233,12 @@
       const data = await post(value);
       if (generation !== state.generation) return; // the visitor switched customer meanwhile
       state.session = data.session;
-      data.replies.forEach(addReply);
+      if (state.after === null && Number.isInteger(data.after)) state.after = data.after;
+      if (data.lang) applyLang(data.lang);
+      data.replies.forEach((reply) => addReply(reply));
     } catch (err) {
       const offline = err instanceof TypeError;
-      showError(offline ? "Could not reach billbot. Check the connection and try again."
-        : `Sorry, that did not work: ${err.message}`);
+      showError(offline ? words().offline : `${words().failed} ${err.message}`);
     } finally {
       setBusy(false);
       scrollDown();
@@ -186,16 +246,46 @@
     }
   }
 
+  async function poll() {
+    // Messages queued for this session since the last look, e.g. "we received your payment".
+    if (!state.session || state.after === null || document.hidden || chat.hidden) return;
+    const generation = state.generation;
+    const url = `/api/chat/${encodeURIComponent(state.session)}/messages?after=${state.after}`;
+    try {
+      const response = await fetch(url, { headers: { accept: "application/json" } });
+      if (!response.ok || generation !== state.generation) return;
+      const data = await response.json();
+      if (generation !== state.generation) return;
+      data.messages.forEach((message) => {
+        message.replies.forEach((reply) => addReply(reply, "bot pushed"));
+      });
+      if (data.messages.length) scrollDown();
+      if (Number.isInteger(data.after)) state.after = Math.max(state.after, data.after);
+    } catch {
+      // Offline for a moment: the next poll asks again from the same cursor.
+    }
+  }
+
+  function startPolling() {
+    if (state.polling) return;
+    state.polling = true;
+    setInterval(poll, POLL_MS);
+    document.addEventListener("visibilitychange", () => { if (!document.hidden) poll(); });
+  }
+
   function choose(button) {
     state.generation += 1;
     state.phone = button.dataset.phone;
     state.session = null; // a new customer is a new conversation
+    state.after = null;
     state.options = [];
     log.replaceChildren();
     errorBox.hidden = true;
     $("chat-who").textContent = button.dataset.name;
     picker.hidden = true;
     chat.hidden = false;
+    applyLang("en"); // until billbot says whose language this conversation is in
+    startPolling();
     bubble("bot", `Hi! You are ${button.dataset.name} in this demo. Ask about your bill, ` +
       "pay it, block a lost SIM, check your data or report a problem.");
     setBusy(false);

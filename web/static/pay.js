@@ -10,3 +10,12 @@
     button.textContent = "Paying…";
   });
 })();
+
+// Back from the provider before its confirmation arrived: look again every 2 s (1 minute).
+(() => {
+  if (!document.getElementById("processing")) return;
+  const tries = Number(sessionStorage.getItem("billbot-pay-tries") || "0");
+  if (tries >= 30) return;
+  sessionStorage.setItem("billbot-pay-tries", String(tries + 1));
+  setTimeout(() => window.location.reload(), 2000);
+})();
