@@ -34,7 +34,8 @@ test: lint
 # Bare endpoints vs billbot on SQLite and PostgreSQL under wrk (installed when missing, as root):
 # the web chat, then the SMS and Telegram webhooks, outbox delivery and SMS segments, then the
 # alert scan over a million generated lines (seeding them takes ~4 min on SQLite, ~8 on
-# PostgreSQL; `make bench ALERTS_ARGS="--lines 100000"` for a quicker look);
+# PostgreSQL; `make bench ALERTS_ARGS="--lines 100000"` for a quicker look), then the web
+# view's pages and PDF next to /healthz;
 # e.g. `make bench BENCH_ARGS=--profile` adds cProfile and py-spy. See docs/benchmarks.md.
 BENCH_ARGS ?=
 ALERTS_ARGS ?= --lines 1000000
@@ -42,6 +43,7 @@ bench: setup
 	$(BIN)/python -m bench $(BENCH_ARGS)
 	$(BIN)/python -m bench.webhooks
 	$(BIN)/python -m bench.alerts $(ALERTS_ARGS)
+	$(BIN)/python -m bench.web
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

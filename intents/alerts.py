@@ -12,7 +12,7 @@ import re
 from dataclasses import replace
 from datetime import time
 
-from bot.alerts.preferences import AlertPreferences
+from bot.alerts.preferences import POSTPAID_ONLY, PREPAID_ONLY, AlertPreferences
 from bot.flow import Intent, TurnContext
 from bot.types import Option, Reply
 from intents.common import TRAINING
@@ -27,8 +27,7 @@ KINDS = {
     "low_balance": {"en": "Low-balance warnings", "es": "Avisos de saldo bajo"},
     "ticket_updated": {"en": "Ticket updates", "es": "Novedades de incidencias"},
 }
-BILLS = frozenset({"bill_ready", "bill_due", "bill_overdue", "bill_limit"})  # postpaid only
-PREPAID = frozenset({"low_balance"})
+BILLS, PREPAID = POSTPAID_ONLY, PREPAID_ONLY
 CHANNELS: dict[str | None, dict[str, str]] = {
     "sms": {"en": "SMS", "es": "SMS"},
     "whatsapp": {"en": "WhatsApp", "es": "WhatsApp"},

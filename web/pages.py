@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import negotiate_locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_time
 from babel.numbers import format_decimal, format_percent
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
@@ -35,6 +35,7 @@ def make_templates() -> Jinja2Templates:
     templates.env.filters["phone"] = display
     templates.env.filters["moment"] = moment
     templates.env.filters["percent"] = percent
+    templates.env.filters["method"] = method
     templates.env.globals["static"] = static
     return templates
 
@@ -106,9 +107,17 @@ def static(path: str) -> str:
 
 
 def moment(value: datetime, locale: str = "en_US", timezone: str = "UTC") -> str:
-    """'Jul 14, 2025, 3:04 PM' in the customer's own time zone."""
+    """'Jul 14, 2025, 3:04 PM' in the customer's own time zone (no seconds)."""
     aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return format_datetime(aware, format="medium", tzinfo=ZoneInfo(timezone), locale=locale)
+    local = aware.astimezone(ZoneInfo(timezone))
+    day_part = format_date(local, "medium", locale=locale)
+    return f"{day_part}, {format_time(local, 'short', locale=locale)}"
+
+
+def method(provider: str, locale: str = "en_US") -> str:
+    """How a payment was made, in words ('Card', 'Sandbox (test)'); unknown ones as they are."""
+    key = f"method_{provider}"
+    return text(key, locale) if key in TEXTS else provider
 
 
 def percent(value: Decimal, locale: str = "en_US") -> str:

@@ -9,23 +9,13 @@ suppressed, not failed, so they never reach this.
 
 from __future__ import annotations
 
+from bot.alerts.preferences import CHOOSABLE
 from bot.alerts.reach import AlertReach
 from bot.outbox.ports import FailedMessage
 from bot.types import OutboundMessage
 
 # Proactive messages about the account (not a conversation's reply, not a one-time code).
-FALLS_BACK = frozenset(
-    {
-        "bill_ready",
-        "bill_due",
-        "bill_overdue",
-        "usage_threshold",
-        "bill_limit",
-        "payment_received",
-        "ticket_updated",
-        "low_balance",
-    }
-)
+FALLS_BACK = frozenset(CHOOSABLE)
 FROM, THEN = ":from:", ":then:"
 
 

@@ -17,9 +17,29 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.store.models import AlertSettings
 from bot.store.sql import claim_write_lock, dialect_insert
 
+# The alerts a customer may turn off, in the order settings list them. Urgent notices (a line
+# barred) are not among them: they always go.
+CHOOSABLE = (
+    "bill_ready",
+    "bill_due",
+    "bill_overdue",
+    "usage_threshold",
+    "bill_limit",
+    "payment_received",
+    "low_balance",
+    "ticket_updated",
+)
+POSTPAID_ONLY = frozenset({"bill_ready", "bill_due", "bill_overdue", "bill_limit"})
+PREPAID_ONLY = frozenset({"low_balance"})
 DEFAULT_LEVELS = (80, 100)
 QUIET_START, QUIET_END = time(21, 0), time(8, 0)
 CHUNK = 5000
+
+
+def choosable(billing_type: str) -> tuple[str, ...]:
+    """The alerts an account of this billing type can get (and so turn off)."""
+    other = PREPAID_ONLY if billing_type == "postpaid" else POSTPAID_ONLY
+    return tuple(kind for kind in CHOOSABLE if kind not in other)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,64 +6,25 @@ test needs Chromium: it skips on a laptop without it and fails in CI, which inst
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from bench.servers import stop, wait_ready
-
-CHROMIUM = Path("/usr/bin/chromium")
-# Flags for a sandboxed machine without a network (see the machine notes in the README).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.e2e.browser import billbot_demo, launch_chromium, require_chromium
 
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is missing: .ci/run installs Debian's chromium")
-        pytest.skip("Debian's chromium is not installed")
-    port = _free_port()
-    database = tmp_path_factory.mktemp("browser") / "billbot.db"
-    env = {**os.environ, "BILLBOT_DATABASE_URL": f"sqlite:///{database}", "BILLBOT_SCHEDULER": "0"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "bot", "demo", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(url, server)
+    require_chromium()
+    with billbot_demo(tmp_path_factory.mktemp("browser") / "billbot.db", {}) as url:
         yield url
-    finally:
-        stop(server)
 
 
 def test_sam_checks_his_bill_and_pays_it_in_the_browser(base_url: str) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         page = browser.new_page(viewport={"width": 390, "height": 844})
         page.goto(base_url)
         expect(page.get_by_text("DEMO MODE")).to_be_visible()
@@ -96,7 +57,7 @@ def test_typing_a_number_answers_the_last_question(base_url: str) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         page = browser.new_page()
         page.goto(base_url)
         page.get_by_role("button", name="Alex Rivera").click()

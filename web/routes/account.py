@@ -18,6 +18,7 @@ from web.texts import text
 
 router = APIRouter(prefix="/account", tags=["pages"])
 MB_PER_GB = 1024
+UNITS = {"sms": "SMS"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +27,7 @@ class UsageRow:
     kind: str
     words: str  # "Data: 41.5 GB / 50 GB"
     percent: int | None
-    chart: str
+    chart: str  # empty for an unlimited allowance
 
 
 @router.get("/pay", include_in_schema=False)
@@ -75,16 +76,19 @@ def _row(counter: UsageCounter, account: Account) -> UsageRow:
     words = f"{kind}: {_words(counter.used, counter.unit, account.locale)}"
     if counter.allowance:
         words += f" / {_words(counter.allowance, counter.unit, account.locale)}"
+    else:
+        words += f" ({text('unlimited', account.locale)})"
     meter = Meter(
         f"{counter.line_msisdn[1:]}-{counter.kind}", words, counter.used, counter.allowance
     )
-    return UsageRow(counter.line_msisdn, kind, words, counter.percent_used, str(meter_svg(meter)))
+    chart = str(meter_svg(meter)) if counter.allowance else ""
+    return UsageRow(counter.line_msisdn, kind, words, counter.percent_used, chart)
 
 
 def _words(value: int, unit: str, locale: str) -> str:
     if unit == "MB" and value >= MB_PER_GB:
         return f"{quantity(Decimal(value) / MB_PER_GB, locale)} GB"
-    return f"{quantity(Decimal(value), locale)} {unit}"
+    return f"{quantity(Decimal(value), locale)} {UNITS.get(unit, unit)}"
 
 
 async def _alerts(

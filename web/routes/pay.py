@@ -48,6 +48,8 @@ async def pay_page(
     view = await payview.load(services, link_id, now=now)
     _may_pay(services, view, signed_in)
     request.state.locale = view.locale
+    if signed_in == view.invoice.account.id:  # the holder, signed in: their menu too
+        request.state.account_id = signed_in
     just_paid = await _returned(services, link_id, session_id[:200]) if session_id else None
     if just_paid is not None:
         view = await payview.load(services, link_id, now=now)

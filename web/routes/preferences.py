@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from billing_client import Account, ContactChange, InvalidRequestError, LimitChange, Money
-from bot.alerts.preferences import AlertPreferences, AlertSettingsStore
+from bot.alerts.preferences import AlertPreferences, AlertSettingsStore, choosable
 from bot.services import Services
 from bot.store.customer_settings import CustomerSettingsStore
 from bot.store.links import SqlAddressBook
@@ -24,16 +24,6 @@ from web.deps import ServicesDep
 from web.pages import render_page
 
 router = APIRouter(prefix="/account/preferences", tags=["pages"])
-POSTPAID_KINDS = (
-    "bill_ready",
-    "bill_due",
-    "bill_overdue",
-    "usage_threshold",
-    "bill_limit",
-    "payment_received",
-    "ticket_updated",
-)
-PREPAID_KINDS = ("usage_threshold", "low_balance", "payment_received", "ticket_updated")
 LANGUAGES = {"en_US": "English", "es_ES": "Español"}
 
 
@@ -88,7 +78,7 @@ async def _context(
         "alerts": alerts,
         "limit": limit,
         "saved": saved,
-        "kinds": PREPAID_KINDS if account.billing_type == "prepaid" else POSTPAID_KINDS,
+        "kinds": choosable(account.billing_type),
         "channels": await _channels(services, account),
         "paperless": await CustomerSettingsStore(services.sessions).paperless(account.id),
         "languages": LANGUAGES,
@@ -105,7 +95,7 @@ async def _channels(services: Services, account: Account) -> list[str]:
 
 
 def _read(form: FormData, account: Account, alerts: AlertPreferences) -> Choices:
-    kinds = PREPAID_KINDS if account.billing_type == "prepaid" else POSTPAID_KINDS
+    kinds = choosable(account.billing_type)
     wanted = set(form.getlist("alert"))
     disabled = (alerts.disabled - set(kinds)) | {k for k in kinds if k not in wanted}
     channel = str(form.get("channel") or "auto")

@@ -28,9 +28,8 @@ async def ticket_list(request: Request, account: CustomerDep, services: Services
 async def ticket_page(
     reference: str, request: Request, account: CustomerDep, services: ServicesDep
 ) -> Response:
-    return render_page(
-        request, "account/ticket.html", await _context(services, account.id, reference)
-    )
+    context = await _context(services, account.id, reference)
+    return render_page(request, "account/ticket.html", {**context, "account": account})
 
 
 @router.post("/{reference}", include_in_schema=False, dependencies=[CsrfChecked])
@@ -42,7 +41,8 @@ async def add_message(
     message: Annotated[str, Form(max_length=2000)] = "",
     key: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    context = await _context(services, account.id, reference)  # 404 unless it is theirs
+    # 404 unless the ticket is theirs, before anything is added to it
+    context = {**await _context(services, account.id, reference), "account": account}
     if not message.strip() or not key:
         context["error"] = "ticket_empty"
         return render_page(request, "account/ticket.html", context, status_code=400)

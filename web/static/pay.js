@@ -13,7 +13,10 @@
 
 // Back from the provider before its confirmation arrived: look again every 2 s (1 minute).
 (() => {
-  if (!document.getElementById("processing")) return;
+  if (!document.getElementById("processing")) {
+    sessionStorage.removeItem("billbot-pay-tries");
+    return;
+  }
   const tries = Number(sessionStorage.getItem("billbot-pay-tries") || "0");
   if (tries >= 30) return;
   sessionStorage.setItem("billbot-pay-tries", String(tries + 1));
