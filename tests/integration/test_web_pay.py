@@ -287,3 +287,31 @@ async def test_a_bad_part_amount_is_explained_and_changes_nothing(
     assert response.status_code == 400
     assert "Enter an amount between" in response.text
     assert await amount_due(services) == 6420
+
+
+async def test_after_paying_a_link_from_the_web_chat_the_page_leads_back_to_it(
+    client: httpx.AsyncClient,
+) -> None:
+    chat = await client.post("/api/chat", json={"text": "pay my bill", "as": ALEX})
+    link = next(r["link"] for r in chat.json()["replies"] if r.get("link"))
+
+    paid = await pay(client, urlsplit(link).path)
+
+    assert 'href="/">Back to chat</a>' in paid.text
+
+
+async def test_a_link_sent_by_sms_leads_back_to_the_messages_app(
+    services: Services, link: PaymentLink, pay_path: str
+) -> None:
+    from bot.channel_settings import ChannelSettings
+    from bot.store.pay_origins import Origin, record_origin
+
+    await record_origin(
+        services.sessions, link_id=link.id, origin=Origin("sms", ALEX), now=services.clock.now()
+    )
+    channels = ChannelSettings(twilio_sms_from="+12025550100")
+    settings = replace(services.settings, channels=channels)
+    async with client_for(replace(services, settings=settings), settings) as http:
+        paid = await pay(http, pay_path)
+
+    assert 'href="sms:+12025550100">Back to chat</a>' in paid.text

@@ -24,6 +24,7 @@ from bot.services import Services
 from bot.store.checkouts import Checkouts
 from web import payview
 from web.auth import CsrfChecked, SignInRequired, signed_in_account
+from web.back_to_chat import back_to_chat
 from web.deps import ServicesDep, SettingsDep
 from web.pages import render_page
 from web.security import require_same_origin
@@ -62,6 +63,7 @@ async def pay_page(
         "cancelled": bool(cancelled),
         "provider": services.payments.name,
         "bank": _bank(services, view),
+        "back": await back_to_chat(services, link_id) if view.state != "due" else None,
     }
     return render_page(request, "pay.html", context, status_code=status)
 
