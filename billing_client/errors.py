@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from billing_client.types import Account
+    from billing_client.types import Account, Money
 
 
 class BillingError(Exception):
@@ -23,6 +23,21 @@ class InvalidRequestError(BillingError):
 
 class ConflictError(BillingError):
     """An idempotency key was reused with different data."""
+
+
+class InsufficientBalanceError(InvalidRequestError):
+    """A prepaid purchase costs more than the balance holds: `shortfall` is what is missing."""
+
+    def __init__(self, balance: Money, price: Money) -> None:
+        super().__init__(f"the prepaid balance {balance.minor} is less than {price.minor}")
+        self.balance = balance
+        self.price = price
+        self.shortfall = price - balance
+
+
+class PriceChangedError(InvalidRequestError):
+    """What the customer confirmed no longer matches what it would cost now (a new day
+    changed a prorated charge, say): nothing was done; show the new price and ask again."""
 
 
 class VerificationError(BillingError):

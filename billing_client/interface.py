@@ -9,7 +9,11 @@ from datetime import date, datetime
 from billing_client.errors import InvalidRequestError
 from billing_client.types import (
     Account,
+    AddOnOptions,
+    AddOnPurchase,
     AlertFacts,
+    Appointment,
+    AppointmentChange,
     AuditEntry,
     Balance,
     BarResult,
@@ -21,17 +25,29 @@ from billing_client.types import (
     InvoiceSummary,
     LimitChange,
     Line,
+    LineBar,
     LowBalanceFact,
     Money,
+    NewOutage,
+    Outage,
     Payment,
     PaymentLink,
+    PlanChangeResult,
+    PlanOptions,
+    ServiceStatus,
+    TechnicianSlot,
     Ticket,
     TicketMessage,
     TicketUpdate,
+    UnbarResult,
     UsageCounter,
 )
 
 NO_CAPS = "spending limits are not available from this billing system"
+NO_PLANS = "plan changes and add-ons are not available from this billing system"
+NO_TOP_UPS = "prepaid top-ups are not available from this billing system"
+NO_SECURITY = "this account change is not available from this billing system"
+NO_FIELD_SERVICE = "outages and technician visits are not available from this billing system"
 
 
 class BillingClient(ABC):
@@ -134,6 +150,44 @@ class BillingClient(ABC):
     ) -> BarResult:
         """Bar the line once. A replayed key returns the original result with created=False."""
 
+    # --- account security (step-up verification and what it guards) --------------------------
+    # A billing system without these keeps the defaults: the bot says it cannot do it here.
+    async def line_bar(self, line_id: int) -> LineBar | None:
+        """The line's active bar (what kind decides who may lift it), or None."""
+        raise InvalidRequestError(NO_SECURITY)
+
+    async def unbar_line(
+        self, line_id: int, *, actor: str, idempotency_key: str, now: datetime
+    ) -> UnbarResult:
+        """Lift the line's active bar once and put the line back in service; audited.
+
+        A replayed key returns the first result with replayed=True; a line with no active bar
+        returns created=False without a reference. A lost-or-stolen bar is refused
+        (InvalidRequestError: a replacement SIM instead). Lifting the spending cap's bar also
+        stops the cap barring again this cycle (as the customer's CONTINUE does).
+        """
+        raise InvalidRequestError(NO_SECURITY)
+
+    async def set_pin(
+        self,
+        account_id: int,
+        pin: str,
+        *,
+        actor: str,
+        now: datetime,
+        idempotency_key: str | None = None,
+    ) -> None:
+        """Replace the account's PIN (stored hashed) and clear its wrong-PIN counters and locks;
+        audited without the PIN. InvalidRequestError for a PIN the rules refuse
+        (`billing_client.pin_rules`). A replayed key changes nothing."""
+        raise InvalidRequestError(NO_SECURITY)
+
+    async def record_audit(
+        self, account_id: int, action: str, *, actor: str, detail: str = "", now: datetime
+    ) -> None:
+        """Add an entry about the account to the audit log (a failed verification, say)."""
+        raise InvalidRequestError(NO_SECURITY)
+
     # --- tickets ------------------------------------------------------------------------------
     @abstractmethod
     async def create_ticket(
@@ -216,6 +270,75 @@ class BillingClient(ABC):
         Idempotent: lines already barred are left as they are."""
         raise InvalidRequestError(NO_CAPS)
 
+    # --- plans, add-ons and prepaid top-ups -----------------------------------------------------
+    # A billing system without them keeps these defaults: the bot says so instead.
+    async def plan_options(self, account_id: int, line_id: int, *, now: datetime) -> PlanOptions:
+        """The line's plan, its cycle, the plans it can move to with what each costs and when
+        it takes effect, and any pending change. NotFoundError for another account's line."""
+        raise InvalidRequestError(NO_PLANS)
+
+    async def change_plan(
+        self,
+        account_id: int,
+        line_id: int,
+        plan_code: str,
+        *,
+        expected_charge: Money,
+        idempotency_key: str,
+        actor: str,
+        now: datetime,
+    ) -> PlanChangeResult:
+        """Move the line to the plan once (audited): an upgrade now, its prorated charge to the
+        bill or from the prepaid balance; a downgrade at the next cycle (replacing a pending
+        change). PriceChangedError when the charge is no longer `expected_charge` (what the
+        customer confirmed); InsufficientBalanceError when a prepaid balance cannot pay it. A
+        replayed key, or the change already made, returns it with created=False."""
+        raise InvalidRequestError(NO_PLANS)
+
+    async def add_on_options(
+        self, account_id: int, line_id: int, *, now: datetime
+    ) -> AddOnOptions:
+        """The add-ons the line can buy now, those it has, and (prepaid) the balance."""
+        raise InvalidRequestError(NO_PLANS)
+
+    async def buy_add_on(
+        self,
+        account_id: int,
+        line_id: int,
+        code: str,
+        *,
+        expected_price: Money,
+        idempotency_key: str,
+        actor: str,
+        now: datetime,
+    ) -> AddOnPurchase:
+        """Buy the add-on for the line once (audited): charged to the next bill (postpaid) or
+        taken from the balance (prepaid, else InsufficientBalanceError); a data add-on raises
+        this cycle's allowance. PriceChangedError when the price is not `expected_price`. A
+        replayed key returns the first purchase with created=False."""
+        raise InvalidRequestError(NO_PLANS)
+
+    async def apply_due_plan_changes(self, *, now: datetime) -> int:
+        """Apply the pending plan changes whose day has come (idempotent); how many."""
+        return 0
+
+    async def create_top_up_link(
+        self, account_id: int, amount: Money, *, now: datetime, ttl_seconds: int
+    ) -> PaymentLink:
+        """A pay link topping up a prepaid balance by `amount` (within the core's limits);
+        paying it credits the balance once. InvalidRequestError for a postpaid account."""
+        raise InvalidRequestError(NO_TOP_UPS)
+
+    async def get_low_balance_alert(self, account_id: int) -> Money | None:
+        """The level under which a prepaid customer is told their balance is low (None: off)."""
+        raise InvalidRequestError(NO_TOP_UPS)
+
+    async def set_low_balance_alert(
+        self, account_id: int, level: Money | None, *, actor: str, now: datetime
+    ) -> Money | None:
+        """Set (or with None turn off) the low-balance level; audited. Returns the new level."""
+        raise InvalidRequestError(NO_TOP_UPS)
+
     # --- proactive alerts ---------------------------------------------------------------------
     async def alert_facts(
         self,
@@ -243,3 +366,72 @@ class BillingClient(ABC):
         longer open in `closed`), unbilled charges and caps. Without `account_ids` the answer
         has a `watermark` for the next time; without one the next scan must read everything."""
         return AlertFacts()
+
+    # --- field service: outages, equipment, technician visits --------------------------------
+    # A billing system without these keeps the defaults: diagnostics shows the lines alone and
+    # the bot says visits cannot be booked here.
+    async def service_status(self, account_id: int, *, now: datetime) -> ServiceStatus:
+        """The account's service address, the outages there now, its equipment and its
+        lines' recent roaming."""
+        raise InvalidRequestError(NO_FIELD_SERVICE)
+
+    async def list_outages(self, *, now: datetime, active_only: bool = True) -> list[Outage]:
+        """Outages, newest first; only those not cleared unless `active_only` is False."""
+        raise InvalidRequestError(NO_FIELD_SERVICE)
+
+    async def add_outage(self, outage: NewOutage, *, actor: str, now: datetime) -> Outage:
+        """Record an outage (audited); a `source_id` seen before returns that outage with
+        created=False. InvalidRequestError for an empty area or message, or an end before
+        the start."""
+        raise InvalidRequestError(NO_FIELD_SERVICE)
+
+    async def clear_outage(self, outage_id: int, *, actor: str, now: datetime) -> Outage:
+        """Mark the outage over (audited); clearing it again changes nothing (created=False).
+        NotFoundError for an unknown id."""
+        raise InvalidRequestError(NO_FIELD_SERVICE)
+
+    async def outage_by_source(self, source_id: str) -> Outage | None:
+        """The outage added with this `source_id` (an event's outage), cleared or not."""
+        raise InvalidRequestError(NO_FIELD_SERVICE)
+
+    async def technician_slots(
+        self, account_id: int, *, now: datetime, limit: int = 8
+    ) -> list[TechnicianSlot]:
+        """Free visit windows at the account's service address, soonest first, starting
+        after `now` plus the billing system's lead time. InvalidRequestError when the account
+        has no service address."""
+        raise InvalidRequestError(NO_FIELD_SERVICE)
+
+    async def list_appointments(self, account_id: int, *, now: datetime) -> list[Appointment]:
+        """The account's booked visits that have not ended yet, soonest first."""
+        raise InvalidRequestError(NO_FIELD_SERVICE)
+
+    async def book_appointment(
+        self,
+        account_id: int,
+        slot_id: int,
+        *,
+        reason: str,
+        idempotency_key: str,
+        actor: str,
+        now: datetime,
+    ) -> AppointmentChange:
+        """Book a visit in the slot once (audited). A replayed key answers `replayed`; a full
+        slot `slot_full`; an account with a visit booked already `already_booked` (one at a
+        time). NotFoundError for a slot that is not in the account's area or has started."""
+        raise InvalidRequestError(NO_FIELD_SERVICE)
+
+    async def reschedule_appointment(
+        self, account_id: int, appointment_id: int, slot_id: int, *, actor: str, now: datetime
+    ) -> AppointmentChange:
+        """Move the account's booked visit to another slot (`moved`, with the `previous`
+        slot); already there: `unchanged`; the new slot full: `slot_full` and the visit stays
+        where it was. NotFoundError for someone else's visit."""
+        raise InvalidRequestError(NO_FIELD_SERVICE)
+
+    async def cancel_appointment(
+        self, account_id: int, appointment_id: int, *, actor: str, now: datetime
+    ) -> AppointmentChange:
+        """Cancel the account's visit and free its place (`cancelled`); cancelled already:
+        `unchanged`. NotFoundError for someone else's visit."""
+        raise InvalidRequestError(NO_FIELD_SERVICE)

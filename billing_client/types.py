@@ -101,6 +101,9 @@ class InvoiceItem:
     quantity: Decimal
     amount: Money  # net
     msisdn: str | None = None
+    # What the charge is: "recurring", "usage", "international", "roaming", "one_off",
+    # "discount"; None when the billing system does not say.
+    kind: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,11 +151,16 @@ class UsageCounter:
 class PaymentLink:
     id: str  # random, unguessable; the web layer signs it into the URL token
     account_id: int
-    invoice_id: int
+    invoice_id: int | None  # None: a prepaid top-up of `amount`
     amount: Money
     created_at: datetime
     expires_at: datetime
     status: Literal["active", "paid", "expired"]
+
+    @property
+    def top_up(self) -> bool:
+        """A prepaid top-up link (paying it credits the balance) rather than an invoice's."""
+        return self.invoice_id is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +184,33 @@ class BarResult:
     # True when this idempotency key barred the line before: the same request again (a retry
     # after a crash, say), as opposed to a bar someone else put on the line earlier.
     replayed: bool = False
+
+
+BarKind = Literal["lost_stolen", "full", "spend_cap"]
+
+
+@dataclass(frozen=True, slots=True)
+class LineBar:
+    """The active bar on a line; its kind decides who may lift it (a lost-or-stolen bar is
+    never lifted from chat: the customer gets a replacement SIM instead)."""
+
+    reference: str  # e.g. "B-000042"
+    kind: BarKind
+    reason: str
+    applied_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class UnbarResult:
+    """A lifted bar (`created`), the same request again (`replayed`: the first answer), or a
+    line that had no active bar any more (`created` False and no `reference`)."""
+
+    reference: str
+    line: Line
+    lifted_at: datetime | None
+    created: bool
+    replayed: bool = False
+    kind: BarKind | None = None
 
 
 LimitAction = Literal["notice", "bar"]
@@ -239,6 +274,7 @@ class Ticket:
     status: TicketStatus
     created_at: datetime
     created: bool = True  # False on an idempotent replay
+    updated_at: datetime | None = None  # the last message or status change; None: unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,3 +400,235 @@ class AlertFacts:
     # Pass as `changed_since` to the next scan to read only what was written after this one.
     watermark: datetime | None = None
     low_balances: tuple[LowBalanceFact, ...] = ()
+
+
+# --- field service: outages, equipment, technician visits (diagnostics, appointment) ----------
+OutageKind = Literal["mobile", "broadband"]
+EquipmentStatus = Literal["online", "offline"]
+AppointmentStatus = Literal["booked", "cancelled"]
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceAddress:
+    """Where an account is served; outages and technicians match its postcode or area."""
+
+    street: str
+    postcode: str
+    area: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewOutage:
+    """What the operator says is broken: an area (a postcode or an area name), what kind of
+    service, a message for customers, and when it should be back (None: not known yet).
+    `source_id` (an event's id) makes adding it again a no-op."""
+
+    area: str
+    kind: OutageKind
+    message: str
+    expected_end: datetime | None = None
+    started_at: datetime | None = None  # None: now
+    source_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outage:
+    id: int
+    area: str
+    kind: OutageKind
+    message: str
+    started_at: datetime
+    expected_end: datetime | None
+    cleared_at: datetime | None = None
+    created: bool = True  # False when `source_id` had added it before (a replay)
+
+    @property
+    def active(self) -> bool:
+        return self.cleared_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class Equipment:
+    """A device at the customer's premises the billing core knows about (an ISP's router)."""
+
+    kind: str  # "router", "ont"
+    label: str  # "Fibre router"
+    status: EquipmentStatus
+    last_seen_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceStatus:
+    """What diagnostics looks at besides lines and usage: the service address, the outages
+    there now, the equipment, and each line's latest roaming use of the last days."""
+
+    account_id: int
+    address: ServiceAddress | None
+    outages: tuple[Outage, ...] = ()
+    equipment: tuple[Equipment, ...] = ()
+    roaming: Mapping[str, datetime] = field(default_factory=dict)  # msisdn → last seen abroad
+
+
+@dataclass(frozen=True, slots=True)
+class TechnicianSlot:
+    """A window a technician can visit an area in; `free` visits are left in it."""
+
+    id: int
+    area: str
+    starts_at: datetime
+    ends_at: datetime
+    free: int
+
+
+@dataclass(frozen=True, slots=True)
+class Appointment:
+    """A technician visit; its reference is "V-" and the zero-padded id."""
+
+    id: int
+    reference: str
+    account_id: int
+    slot: TechnicianSlot
+    reason: str
+    status: AppointmentStatus
+    created_at: datetime
+
+
+# booked / moved / cancelled: done now; replayed: this very request was done before;
+# unchanged: nothing to do (already at that slot, already cancelled); slot_full: taken
+# meanwhile; already_booked: the account has another visit booked (one at a time).
+AppointmentOutcome = Literal[
+    "booked", "moved", "cancelled", "replayed", "unchanged", "slot_full", "already_booked"
+]
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentChange:
+    """What a booking, a move or a cancellation did. `appointment` is the visit as it stands
+    (the existing one for already_booked; None only for slot_full on a new booking);
+    `previous` is the slot a move left (its reminder is stale)."""
+
+    outcome: AppointmentOutcome
+    appointment: Appointment | None
+    previous: TechnicianSlot | None = None
+
+    @property
+    def done(self) -> bool:
+        """True when the visit is as asked now (by this request or its earlier copy)."""
+        return self.outcome in ("booked", "moved", "cancelled", "replayed", "unchanged")
+
+
+# --- plans, add-ons and top-ups (`BillingClient.plan_options` and the like) --------------------
+PlanDirection = Literal["upgrade", "downgrade"]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanInfo:
+    """A tariff as the customer compares it. Allowances per line per cycle; None: unlimited.
+    `line_price` is what one line of it costs a month (a family plan's price over its lines)."""
+
+    code: str
+    name: str
+    monthly_price: Money
+    line_price: Money
+    lines_included: int
+    data_mb: int | None
+    voice_min: int | None
+    sms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOffer:
+    """A plan the line can move to, and what moving costs.
+
+    An upgrade (a higher line price) takes effect today and costs `charge`: the price
+    difference for the days left in the cycle, today included (`days_left` / `days_in_cycle`),
+    rounded half up to the minor unit. Anything else waits for the next cycle, free.
+    """
+
+    plan: PlanInfo
+    direction: PlanDirection
+    effective_on: date
+    charge: Money
+    days_left: int
+    days_in_cycle: int
+
+
+@dataclass(frozen=True, slots=True)
+class PendingPlanChange:
+    reference: str  # "P-000012"
+    plan_name: str
+    effective_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOptions:
+    """Where a line stands: its plan, its cycle, what it can move to and any pending change."""
+
+    line: Line
+    current: PlanInfo
+    cycle_start: date
+    cycle_end: date  # inclusive
+    offers: tuple[PlanOffer, ...]
+    pending: PendingPlanChange | None = None
+    prepaid_balance: Money | None = None  # prepaid: what an upgrade is taken from
+
+
+@dataclass(frozen=True, slots=True)
+class PlanChangeResult:
+    reference: str  # "P-000012"
+    line: Line  # as it is now (an applied upgrade shows the new plan)
+    from_plan: str
+    to_plan: str
+    direction: PlanDirection
+    effective_on: date
+    charge: Money  # to the next bill (postpaid) or taken from the balance (prepaid)
+    created: bool  # False: this request (or a concurrent one) had already made the change
+    prepaid_balance: Money | None = None  # prepaid: the balance after the charge
+
+
+AddOnKind = Literal["data", "roaming"]
+
+
+@dataclass(frozen=True, slots=True)
+class AddOnOffer:
+    code: str
+    name: str
+    kind: AddOnKind
+    price: Money
+    recurring: bool  # charged every month until removed; else once
+    data_mb: int | None = None  # data: extra MB until the end of the cycle
+    roaming_days: int | None = None  # roaming: days from the day it is bought
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveAddOn:
+    reference: str  # "A-000007"
+    name: str
+    kind: AddOnKind
+    starts_on: date
+    ends_on: date  # inclusive
+
+
+@dataclass(frozen=True, slots=True)
+class AddOnOptions:
+    """What a line can add now, what it has, and (prepaid) the balance that pays for it."""
+
+    line: Line
+    offers: tuple[AddOnOffer, ...]
+    active: tuple[ActiveAddOn, ...]
+    cycle_end: date
+    prepaid_balance: Money | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AddOnPurchase:
+    reference: str  # "A-000007"
+    line: Line
+    add_on: AddOnOffer
+    price: Money
+    paid_from: Literal["bill", "balance"]
+    starts_on: date
+    ends_on: date  # inclusive
+    created: bool  # False: this request had already bought it (a replay)
+    data_allowance_mb: int | None = None  # data: the line's allowance this cycle, after
+    prepaid_balance: Money | None = None  # prepaid: the balance after

@@ -27,6 +27,10 @@ class AddressBook(Protocol):
         """Every (channel, address) linked to the number."""
         ...
 
+    async def linked_at(self, channel: str, address: str) -> datetime | None:
+        """When the address was linked (a fresh link is no second factor), or None."""
+        ...
+
     async def reachable(self, channel: str, address: str) -> bool:
         """Whether messages can go to the address (it did not opt out, nor block billbot)."""
         ...

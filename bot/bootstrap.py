@@ -311,9 +311,10 @@ class BuiltChannels:
 
 
 def build_channels(settings: Settings, clock: Clock) -> BuiltChannels:
-    """Every channel whose credentials are configured (no I/O; DESIGN.md §5a).
+    """Every channel whose credentials are configured (no network I/O; DESIGN.md §5a).
 
     WhatsApp goes out through Meta's Cloud API when it is configured, else through Twilio.
+    Email (SMTP) only sends: it has no webhook.
     """
     from channels.twilio import build_twilio
     from channels.whatsapp_cloud import build_whatsapp_cloud
@@ -343,6 +344,15 @@ def build_channels(settings: Settings, clock: Clock) -> BuiltChannels:
         closers.append(cloud.sender.aclose)
     if telegram is not None:
         closers.append(telegram.sender.close)
+    if config.smtp is not None and config.email_from is not None:  # config.email_on
+        from channels.email import EmailSender  # nothing to close: a connection per message
+
+        # Without a display name in BILLBOT_EMAIL_FROM, From shows the operator's name.
+        name = (
+            config.email_from.name
+            or help_operator(settings, load_operator_config(settings.operator_config)).name
+        )
+        senders["email"] = EmailSender(config.smtp, config.email_from, display_name=name)
     return BuiltChannels(by_webhook, senders, closers)
 
 

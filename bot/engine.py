@@ -220,7 +220,14 @@ class ConversationEngine:
             replies, intent = [ctx.reply(ctx.say(RESEND))], None
         else:
             replies, intent = await self._router.route(ctx, conv)
-        result = TurnResult(replies, intent, inbound.HANDLED, account_id, outgoing=ctx.outgoing)
+        result = TurnResult(
+            replies,
+            intent,
+            inbound.HANDLED,
+            account_id,
+            outgoing=ctx.outgoing,
+            withdrawn=ctx.withdrawn,
+        )
         result.lift = outcome.lift  # the customer writes again: "cannot receive" is over
         return result, ctx.lang
 

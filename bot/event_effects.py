@@ -28,12 +28,13 @@ from billing_client import (
     ConflictError,
     InvalidRequestError,
     InvoiceSummary,
+    NewOutage,
     NotFoundError,
     Payment,
     Ticket,
     TicketUpdate,
 )
-from billing_client.types import TicketStatus
+from billing_client.types import OutageKind, TicketStatus
 from billing_client.usage_csv import UsageFile, UsageImportReport
 from bot import i18n
 from bot.alerts import texts
@@ -44,6 +45,8 @@ from bot.clock import Clock
 from bot.events import (
     EventRefused,
     InvoiceIssued,
+    OutageCleared,
+    OutageStarted,
     PaymentSucceeded,
     TicketUpdated,
     UsageRecorded,
@@ -119,6 +122,30 @@ class EventEffects:
             "status": ticket.status,
             "alerts": [_decision(told)],
         }
+
+    async def outage_started(self, data: OutageStarted) -> dict[str, Any]:
+        kind = cast(OutageKind, data.kind)  # `bot.events` checked it
+        outage = NewOutage(
+            data.area, kind, data.message, data.expected_end, source_id=_outage_source(data.outage)
+        )
+        try:
+            added = await self._billing.add_outage(outage, actor="events", now=self._clock.now())
+        except REFUSALS as error:
+            raise EventRefused(str(error)) from None
+        return {"outage": added.id, "area": added.area, "kind": added.kind}
+
+    async def outage_cleared(self, data: OutageCleared) -> dict[str, Any]:
+        try:
+            found = await self._billing.outage_by_source(_outage_source(data.outage))
+            if found is None:
+                raise EventRefused(f"unknown outage {data.outage[:100]!r}")
+            cleared = await self._billing.clear_outage(
+                found.id, actor="events", now=self._clock.now()
+            )
+        except REFUSALS as error:
+            raise EventRefused(str(error)) from None
+        assert cleared.cleared_at is not None
+        return {"outage": cleared.id, "cleared_at": cleared.cleared_at.isoformat()}
 
     async def usage_recorded(self, data: UsageRecorded) -> dict[str, Any]:
         if self._import_usage is None:
@@ -212,6 +239,11 @@ def _receipt_text(
         number=invoice.number if invoice is not None else "",
         reference=payment.provider_reference,
     )
+
+
+def _outage_source(outage: str) -> str:
+    """The billing core's `source_id` of the billing system's outage: one row per outage."""
+    return f"event:outage:{outage}"
 
 
 def _status(status: str | None) -> TicketStatus | None:

@@ -42,7 +42,16 @@ INVOICE_ISSUED, PAYMENT_SUCCEEDED, USAGE_RECORDED, TICKET_UPDATED = (
     "usage.recorded",
     "ticket.updated",
 )
-EVENT_TYPES = (INVOICE_ISSUED, PAYMENT_SUCCEEDED, USAGE_RECORDED, TICKET_UPDATED)
+OUTAGE_STARTED, OUTAGE_CLEARED = "outage.started", "outage.cleared"
+EVENT_TYPES = (
+    INVOICE_ISSUED,
+    PAYMENT_SUCCEEDED,
+    USAGE_RECORDED,
+    TICKET_UPDATED,
+    OUTAGE_STARTED,
+    OUTAGE_CLEARED,
+)
+OUTAGE_KINDS = ("mobile", "broadband")
 TICKET_STATUSES = ("open", "pending_customer", "resolved", "closed")
 MAX_MESSAGE = 2000
 DEFAULT_PROVIDER = "events"
@@ -106,7 +115,30 @@ class TicketUpdated:
     key: str = ""  # from the event's id: the update is applied once by it
 
 
-EventData = InvoiceIssued | PaymentSucceeded | UsageRecorded | TicketUpdated
+@dataclass(frozen=True, slots=True)
+class OutageStarted:
+    """A known outage in an area (`diagnostics` tells the customers served there)."""
+
+    outage: str  # the billing system's id for it: added once by it, cleared by it
+    area: str  # a postcode or an area name
+    kind: str  # mobile | broadband
+    message: str
+    expected_end: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutageCleared:
+    outage: str
+
+
+EventData = (
+    InvoiceIssued
+    | PaymentSucceeded
+    | UsageRecorded
+    | TicketUpdated
+    | OutageStarted
+    | OutageCleared
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,6 +363,37 @@ def _field_text(name: str, value: Any) -> str:
     return value.strip()
 
 
+def _outage_started(data: Mapping[str, Any], number: NumberCheck) -> OutageStarted:
+    kind = _text(data, "kind", max_length=20, where="data.")
+    if kind not in OUTAGE_KINDS:
+        raise BadEvent(f"data.kind must be one of {', '.join(OUTAGE_KINDS)}")
+    return OutageStarted(
+        outage=_text(data, "outage", max_length=100, where="data."),
+        area=_text(data, "area", max_length=60, where="data."),
+        kind=kind,
+        message=_text(data, "message", max_length=500, where="data."),
+        expected_end=_moment(data, "expected_end"),
+    )
+
+
+def _outage_cleared(data: Mapping[str, Any], number: NumberCheck) -> OutageCleared:
+    return OutageCleared(_text(data, "outage", max_length=100, where="data."))
+
+
+def _moment(data: Mapping[str, Any], name: str) -> datetime | None:
+    """An optional ISO 8601 moment with its time zone."""
+    raw = data.get(name)
+    if raw is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw) if isinstance(raw, str) else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise BadEvent(f"data.{name} must be an ISO 8601 moment with a time zone")
+    return moment
+
+
 def describe_problems(problems: Sequence[Problem]) -> str:
     """ "2 bad records, nothing applied: records[0]: …; records[3]: …" (the first 20)."""
     shown = "; ".join(f"records[{p.line_number}]: {p.reason}" for p in problems[:SHOWN_PROBLEMS])
@@ -346,6 +409,8 @@ _PARSERS: dict[str, Callable[[Mapping[str, Any], NumberCheck], EventData]] = {
     PAYMENT_SUCCEEDED: _payment_succeeded,
     USAGE_RECORDED: _usage_recorded,
     TICKET_UPDATED: _ticket_updated,
+    OUTAGE_STARTED: _outage_started,
+    OUTAGE_CLEARED: _outage_cleared,
 }
 
 
@@ -361,6 +426,10 @@ class Effects(Protocol):
     async def usage_recorded(self, data: UsageRecorded) -> dict[str, Any]: ...
 
     async def ticket_updated(self, data: TicketUpdated) -> dict[str, Any]: ...
+
+    async def outage_started(self, data: OutageStarted) -> dict[str, Any]: ...
+
+    async def outage_cleared(self, data: OutageCleared) -> dict[str, Any]: ...
 
 
 class EventService:
@@ -412,4 +481,8 @@ class EventService:
             return await self._effects.payment_succeeded(data)
         if isinstance(data, TicketUpdated):
             return await self._effects.ticket_updated(data)
+        if isinstance(data, OutageStarted):
+            return await self._effects.outage_started(data)
+        if isinstance(data, OutageCleared):
+            return await self._effects.outage_cleared(data)
         return await self._effects.usage_recorded(data)

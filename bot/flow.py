@@ -33,6 +33,11 @@ class FlowState:
 
     `history` holds the steps whose questions the customer was asked before the current one
     (the engine's router keeps it, so "back" never shows a question nobody asked).
+
+    A flow may call a shared sub-flow (step-up verification) like a function: `call` enters
+    it, `leave` returns to the caller's step. The sub-flow runs inside the caller's flow, at
+    steps named "<sub>.<step>" (so secret steps, "back" and the idle timeout stay per flow),
+    with its own slots in `slots[<sub>]` while it runs.
     """
 
     flow: str | None = None
@@ -54,21 +59,50 @@ class FlowState:
         self.step = step
 
     def back(self) -> bool:
-        """Return to the previous question; False when there is none."""
-        if not self.history:
-            return False
-        self.step = self.history.pop()
-        return True
+        """Return to the previous question; False when there is none.
+
+        Questions of a sub-flow that has returned are skipped: its work is done (a
+        verification is not asked again by going back)."""
+        while self.history:
+            step = self.history.pop()
+            sub, dot, _ = step.partition(".")
+            if not dot or isinstance(self.slots.get(sub), dict):
+                self.step = step
+                return True
+        return False
+
+    def call(self, sub: str, step: str, *, then: str, **slots: Any) -> None:
+        """Enter sub-flow `sub` at its `step`; `leave` comes back to this flow's `then`."""
+        self.slots[sub] = {**slots, "then": then}
+        self.goto(f"{sub}.{step}")
+
+    def called(self, sub: str) -> str | None:
+        """The step of sub-flow `sub` the conversation is at, or None when not inside it."""
+        name, dot, step = (self.step or "").partition(".")
+        if dot and name == sub and isinstance(self.slots.get(sub), dict):
+            return step
+        return None
+
+    def leave(self, sub: str) -> str:
+        """Return from sub-flow `sub` to the caller's step (which is returned)."""
+        frame = self.slots.pop(sub)
+        self.goto(str(frame["then"]))
+        return str(frame["then"])
 
     def finish(self) -> None:
         self.flow, self.step, self.slots, self.history = None, None, {}, []
 
 
 class Catalog(Protocol):
-    """What a turn may ask of the intent registry (`bot.registry.Registry`): the menu."""
+    """What a turn may ask of the intent registry (`bot.registry.Registry`): the menu, and the
+    handler of a flow (a sub-flow returns to its caller's)."""
 
     @property
     def menu_entries(self) -> list[tuple[str, Messages]]: ...
+
+    def get(self, name: str | None) -> Intent:
+        """The handler for `name`; the fallback for unknown names."""
+        ...
 
     def feature_of(self, name: str) -> Feature | None:
         """The operator feature the intent needs (None: always available)."""
@@ -98,6 +132,8 @@ class TurnContext:
     # Who runs billbot and what they let customers do (BILLBOT_OPERATOR_CONFIG).
     operator: OperatorConfig = field(default_factory=OperatorConfig)
     pay_origins: PayOrigins | None = None  # where each pay link was sent (payment confirmed)
+    # Dedupe keys of queued messages this turn made stale (a moved visit's reminder).
+    withdrawn: list[str] = field(default_factory=list)
 
     @property
     def locale(self) -> str:
@@ -146,6 +182,11 @@ class TurnContext:
     def notify(self, message: OutboundMessage) -> None:
         """Queue `message` for the outbox; stored in the same transaction as the turn's state."""
         self.outgoing.append(message)
+
+    def withdraw(self, dedupe_key: str) -> None:
+        """Never send the queued message with this dedupe key if it has not gone yet (a
+        reminder of a visit the customer just cancelled); in the turn's transaction too."""
+        self.withdrawn.append(dedupe_key)
 
 
 class Intent:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 
-from billing_client import Payment
+from billing_client import Money, Payment
 from bot.alerts.preferences import AlertSettingsStore
 from bot.alerts.reach import AlertReach
 from bot.i18n import say
@@ -36,6 +36,12 @@ RECEIPT_NO_INVOICE = {
     "en": "{operator}: thank you! We received {amount}. Reference: {reference}.",
     "es": "{operator}: ¡gracias! Hemos recibido {amount}. Referencia: {reference}.",
 }
+RECEIPT_TOP_UP = {
+    "en": "{operator}: thank you! Your top-up of {amount} is on your balance, which is now "
+    "{balance}. Reference: {reference}.",
+    "es": "{operator}: ¡gracias! Tu recarga de {amount} ya está en tu saldo, que ahora es de "
+    "{balance}. Referencia: {reference}.",
+}
 # Channels where a message can still reach the conversation later; a console session ends.
 LATER_REACHABLE = frozenset({"sms", "whatsapp", "telegram", "web"})
 
@@ -47,9 +53,11 @@ async def confirm_payment(
     payment: Payment,
     invoice_number: str,
     locale: str,
+    top_up_balance: Money | None = None,
 ) -> None:
     """Queue the 'payment received' message once per payment: to the chat the pay link
-    `link_id` was sent to when known, else to the account's usual alert channel."""
+    `link_id` was sent to when known, else to the account's usual alert channel. A top-up
+    link's payment says the balance it left (`top_up_balance`)."""
     where = await _origin(services, link_id) or await _alert_channel(services, payment)
     if where is None:
         log.info("payment %s: no channel reaches account %s", payment.id, payment.account_id)
@@ -60,6 +68,7 @@ async def confirm_payment(
         locale=locale,
         to=where,
         operator=services.operator.name,
+        top_up_balance=top_up_balance,
     )
     await services.outbox.enqueue(message)
 
@@ -71,16 +80,19 @@ def receipt(
     locale: str,
     to: Origin,
     operator: str = "billbot",
+    top_up_balance: Money | None = None,
 ) -> OutboundMessage:
     """The confirmation as a channel-neutral message; one per payment (its dedupe key),
     whatever retries the page or the webhook."""
+    template = RECEIPT if invoice_number else RECEIPT_NO_INVOICE
     text = say(
-        RECEIPT if invoice_number else RECEIPT_NO_INVOICE,
+        RECEIPT_TOP_UP if top_up_balance is not None else template,
         locale,
         operator=operator,
         amount=payment.amount.format(locale),
         number=invoice_number,
         reference=payment.provider_reference,
+        balance=top_up_balance.format(locale) if top_up_balance is not None else "",
     )
     return OutboundMessage(
         channel=to.channel,

@@ -8,7 +8,7 @@ import re
 
 from bot.features import unavailable_text
 from bot.flow import FlowState, Intent, TurnContext
-from bot.menu import menu
+from bot.menu import asked_page, menu
 from bot.pages import MORE, next_page, paginate
 from bot.registry import Registry
 from bot.store.conversations import ConversationState
@@ -18,7 +18,10 @@ from bot.types import Reply
 # Switching intents in the middle of a flow needs a confident, different intent.
 SWITCH_CONFIDENCE = 0.7
 
-_MENU = re.compile(r"^(menu|men[uú]|main menu|start over|restart|help|ayuda|inicio)$")
+_MENU = re.compile(r"^(menu|men[uú]|main menu|start over|restart|inicio)$")
+# "help" alone: what billbot can do, the operator's contacts and how to reach a person.
+_HELP = re.compile(r"^(help|ayuda|help me|ay[uú]dame)$")
+HELP_INTENT = "help"
 _CANCEL = re.compile(
     r"^(never ?mind|nevermind|nvm|cancel|forget it|quit|exit|abort|stop that|no thanks|"
     r"cancelar|olv[ií]dalo|da igual|d[eé]jalo)$"
@@ -95,6 +98,8 @@ class Router:
         if _MENU.match(command):
             conv.state.finish()
             return [menu(ctx)], "menu"
+        if _HELP.match(command):
+            return await self._help(ctx, conv)
         if _CANCEL.match(command):
             return self._cancel(ctx, conv.state), "cancel"
         if _BACK.match(command):
@@ -106,6 +111,10 @@ class Router:
             page = next_page(conv.state, ctx.locale)
             if page is not None:
                 return [page], "more"
+        menu_page = asked_page(ctx.text, conv.options)
+        if menu_page is not None:  # "More…" on the menu: its next page
+            conv.state.finish()
+            return [menu(ctx, page=menu_page)], "menu"
         if ctx.text.startswith("intent:"):
             conv.state.finish()
             return await self._start(ctx, ctx.text.removeprefix("intent:"))
@@ -121,7 +130,9 @@ class Router:
         """A channel's commands (/start, /help, /menu, /stop) and shared contacts."""
         payload = ctx.message.payload
         command = payload.get("command")
-        if command in ("help", "menu") or (command == "start" and ctx.account is not None):
+        if command == "help":
+            return await self._help(ctx, conv)
+        if command == "menu" or (command == "start" and ctx.account is not None):
             conv.state.finish()
             return [menu(ctx)], "menu"
         if command in _COMMAND_INTENTS:
@@ -134,6 +145,13 @@ class Router:
             conv.state.finish()
             return await self._start(ctx, LINK_INTENT)
         return None
+
+    async def _help(self, ctx: TurnContext, conv: ConversationState) -> Routed:
+        """The help intent (the menu where none is registered); any open flow is left."""
+        conv.state.finish()
+        if HELP_INTENT not in self._registry:
+            return [menu(ctx)], "menu"
+        return await self._start(ctx, HELP_INTENT)
 
     async def _start(self, ctx: TurnContext, name: str) -> Routed:
         intent = self._registry.get(name)

@@ -91,7 +91,7 @@ class Settings:
     secret_key: str = ""
     conversation_idle_seconds: int = 15 * 60
     delivery: str = "sandbox"  # "sandbox" records outbound messages without sending them
-    nlu_threshold: float = 0.45
+    nlu_threshold: float = 0.40
     pay_link_ttl_seconds: int = 24 * 3600
     default_region: str = "US"  # for phone numbers typed without a country code
     scheduler_enabled: bool = True
@@ -134,7 +134,7 @@ class Settings:
             secret_key=env.get("BILLBOT_SECRET_KEY", ""),
             conversation_idle_seconds=_int(env, "BILLBOT_CONVERSATION_IDLE_SECONDS", 15 * 60),
             delivery=env.get("BILLBOT_DELIVERY", "sandbox"),
-            nlu_threshold=_float(env, "BILLBOT_NLU_THRESHOLD", 0.45),
+            nlu_threshold=_float(env, "BILLBOT_NLU_THRESHOLD", 0.40),
             pay_link_ttl_seconds=_int(env, "BILLBOT_PAY_LINK_TTL_SECONDS", 24 * 3600),
             default_region=env.get("BILLBOT_DEFAULT_REGION", "US").upper(),
             scheduler_enabled=_flag(env, "BILLBOT_SCHEDULER", True),

@@ -35,6 +35,7 @@ FIRST_SCAN = timedelta(seconds=5)  # after the first try at the lease
 
 
 AUTOPAY_EVERY = 3600.0  # an invoice is charged on its due day: hourly is soon enough
+PLAN_CHANGES_EVERY = 3600.0  # a downgrade starts on a day: within the hour after midnight
 
 
 class Scheduler:
@@ -61,6 +62,13 @@ class Scheduler:
         )
         self._scheduler.add_job(
             self.autopay, "interval", seconds=AUTOPAY_EVERY, next_run_time=first_scan, **_ONCE
+        )
+        self._scheduler.add_job(
+            self.plan_changes,
+            "interval",
+            seconds=PLAN_CHANGES_EVERY,
+            next_run_time=first_scan,
+            **_ONCE,
         )
         self._scheduler.start()
 
@@ -113,6 +121,20 @@ class Scheduler:
             return
         if charges:
             log.info("scheduler: autopay made %d charges", len(charges))
+
+    async def plan_changes(self) -> None:
+        """Apply the plan changes whose day has come (downgrades at a new cycle), when leader.
+        The billing core also applies an account's own when it next reads its plans."""
+        if not self.leader:
+            return
+        now = self._services.clock.now()
+        try:
+            applied = await self._services.billing.apply_due_plan_changes(now=now)
+        except Exception:
+            log.exception("scheduler: plan changes failed; they run again at the next interval")
+            return
+        if applied:
+            log.info("scheduler: applied %d plan changes", applied)
 
 
 # A job never overlaps itself, and one late run stands for all it missed.

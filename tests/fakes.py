@@ -15,19 +15,24 @@ from billing_client import (
     Balance,
     BarResult,
     BillingClient,
+    ContactChange,
     InvalidRequestError,
     InvoiceDetail,
     InvoiceSummary,
     Line,
+    LineBar,
     Money,
     NotFoundError,
     Payment,
     PaymentLink,
     PinChecksPausedError,
     Ticket,
+    UnbarResult,
     UsageCounter,
     VerificationError,
 )
+from billing_client.contact import checked_email, checked_locale, checked_timezone
+from billing_client.pin_rules import pin_problem
 from bot.nlu.types import Entity, ParseResult
 
 NOW = datetime(2026, 11, 21, 15, 0, tzinfo=UTC)
@@ -84,6 +89,7 @@ class FakeBillingClient(BillingClient):
         self.tickets: dict[str, Ticket] = {}
         self.links: dict[str, PaymentLink] = {}
         self.audit: list[AuditEntry] = []
+        self.unbarrings: dict[str, UnbarResult] = {}
         self._ids = itertools.count(1)
 
     async def find_account_by_msisdn(self, msisdn: str) -> Account | None:
@@ -279,3 +285,72 @@ class FakeBillingClient(BillingClient):
 
     async def list_audit(self, *, limit: int = 50) -> list[AuditEntry]:
         return self.audit[:limit]
+
+    # --- account security (billing_client/sql/account_security.py, kept in step by hand) ----
+    async def line_bar(self, line_id: int) -> LineBar | None:
+        bar = self._active_bar(line_id)
+        if bar is None:
+            return None
+        reason = bar.line.barred_reason or ""
+        kind = "lost_stolen" if reason in ("lost", "stolen", "lost_stolen") else "full"
+        return LineBar(bar.reference, kind, reason, bar.barred_at)
+
+    async def unbar_line(
+        self, line_id: int, *, actor: str, idempotency_key: str, now: datetime
+    ) -> UnbarResult:
+        if idempotency_key in self.unbarrings:
+            return replace(self.unbarrings[idempotency_key], created=False, replayed=True)
+        bar, line = await self.line_bar(line_id), self.lines[line_id]
+        if bar is None:
+            return UnbarResult("", line, None, created=False)
+        if bar.kind == "lost_stolen":
+            raise InvalidRequestError("a lost or stolen SIM stays barred")
+        self.lines[line_id] = replace(line, status="active", barred_reason=None, barred_at=None)
+        result = UnbarResult(bar.reference, self.lines[line_id], now, True, kind=bar.kind)
+        self.unbarrings[idempotency_key] = result
+        self.audit.insert(0, AuditEntry(now, actor, "line_unbarred", "line", str(line_id), ""))
+        return result
+
+    async def set_pin(
+        self,
+        account_id: int,
+        pin: str,
+        *,
+        actor: str,
+        now: datetime,
+        idempotency_key: str | None = None,
+    ) -> None:
+        if pin_problem(pin) is not None:
+            raise InvalidRequestError("that PIN is not allowed")
+        self.pins[account_id] = pin
+        subject = f"account:{account_id}"
+        own = {subject} | {f"number:{ln.msisdn}" for ln in await self.list_lines(account_id)}
+        self.guards = {k: g for k, g in self.guards.items() if k[0] not in own}
+        self.pin_failures = [(s, at) for s, at in self.pin_failures if s != subject]
+        entry = AuditEntry(now, actor, "pin_changed", "account", str(account_id), "")
+        self.audit.insert(0, entry)
+
+    async def record_audit(
+        self, account_id: int, action: str, *, actor: str, detail: str = "", now: datetime
+    ) -> None:
+        self.audit.insert(0, AuditEntry(now, actor, action, "account", str(account_id), detail))
+
+    async def update_contact(
+        self, account_id: int, change: ContactChange, *, actor: str, now: datetime
+    ) -> Account:
+        account = await self.get_account(account_id)
+        if change.email is not None:
+            account = replace(account, email=checked_email(change.email))
+        if change.locale is not None:
+            account = replace(account, locale=checked_locale(change.locale))
+        if change.timezone is not None:
+            account = replace(account, timezone=checked_timezone(change.timezone))
+        self.accounts[account_id] = account
+        self.audit.insert(0, AuditEntry(now, actor, "contact", "account", str(account_id), ""))
+        return account
+
+    def _active_bar(self, line_id: int) -> BarResult | None:
+        if self.lines[line_id].status != "barred":
+            return None
+        bars = [bar for bar in self.barrings.values() if bar.line.id == line_id]
+        return bars[-1] if bars else None

@@ -227,6 +227,20 @@ TEXTS: dict[str, Messages] = {
         "en": "Sign in to pay this invoice.",
         "es": "Entra en tu cuenta para pagar esta factura.",
     },
+    # pay: a prepaid top-up link (no invoice)
+    "pay_top_up_title": {"en": "Top-up of {amount}", "es": "Recarga de {amount}"},
+    "pay_top_up_amount": {
+        "en": "{amount} will be added to your prepaid balance as soon as you have paid.",
+        "es": "Se añadirán {amount} a tu saldo de prepago en cuanto pagues.",
+    },
+    "pay_top_up_paid": {
+        "en": "Paid — thank you! {amount} was added to your prepaid balance.",
+        "es": "Pagado, ¡gracias! Hemos añadido {amount} a tu saldo de prepago.",
+    },
+    "pay_top_up_expired": {
+        "en": "This link has expired. Text “top up” for a new one.",
+        "es": "Este enlace ha caducado. Escríbenos “recargar” para otro.",
+    },
     # autopay
     "autopay_title": {"en": "Autopay", "es": "Pago automático"},
     "autopay_intro": {

@@ -31,7 +31,19 @@ from billing_client.errors import (
     NotFoundError,
 )
 from billing_client.interface import BillingClient
-from billing_client.sql import alert_scan, balance_scan, caps, pin_guard, portal, reads
+from billing_client.sql import (
+    account_security,
+    add_ons,
+    alert_scan,
+    balance_scan,
+    caps,
+    field_service,
+    pin_guard,
+    plans,
+    portal,
+    reads,
+    topups,
+)
 from billing_client.sql.audit import audit
 from billing_client.sql.database import WRITE_INTENT
 from billing_client.sql.models import (
@@ -272,6 +284,41 @@ class SqlBillingClient(BillingClient):
             # Another request with this key, or for this line, committed first.
             return await self._replayed_bar(line_id, idempotency_key)
 
+    # --- account security (the rules are in `account_security`) -------------------------------
+    async def line_bar(self, line_id: int) -> dto.LineBar | None:
+        async with self._reading() as session:
+            return await account_security.line_bar(session, line_id)
+
+    async def unbar_line(
+        self, line_id: int, *, actor: str, idempotency_key: str, now: datetime
+    ) -> dto.UnbarResult:
+        async with self._writing() as session:
+            return await account_security.unbar(
+                session, line_id, key=idempotency_key, actor=actor, now=now
+            )
+
+    async def set_pin(
+        self,
+        account_id: int,
+        pin: str,
+        *,
+        actor: str,
+        now: datetime,
+        idempotency_key: str | None = None,
+    ) -> None:
+        async with self._writing() as session:
+            await account_security.set_pin(
+                session, account_id, pin, key=idempotency_key, actor=actor, now=now
+            )
+
+    async def record_audit(
+        self, account_id: int, action: str, *, actor: str, detail: str = "", now: datetime
+    ) -> None:
+        async with self._writing() as session:
+            await account_security.record(
+                session, account_id, action, actor=actor, detail=detail, now=now
+            )
+
     async def low_balance_facts(
         self, *, account_ids: Collection[int] | None = None
     ) -> tuple[dto.LowBalanceFact, ...]:
@@ -307,6 +354,83 @@ class SqlBillingClient(BillingClient):
             # A concurrent scan barred these lines first (the cap bar's key or the one
             # active bar per line): nothing more to bar.
             return dto.CapBarResult(await self.get_bill_limit(account_id, now=now))
+
+    # --- plans, add-ons and prepaid top-ups (plans.py, add_ons.py, topups.py) ----------------
+    async def plan_options(
+        self, account_id: int, line_id: int, *, now: datetime
+    ) -> dto.PlanOptions:
+        async with self._writing() as session:  # a pending change whose day came is applied
+            account = await _account(session, account_id, lock=True)
+            return await plans.options(session, account, line_id, now)
+
+    async def change_plan(
+        self,
+        account_id: int,
+        line_id: int,
+        plan_code: str,
+        *,
+        expected_charge: dto.Money,
+        idempotency_key: str,
+        actor: str,
+        now: datetime,
+    ) -> dto.PlanChangeResult:
+        request = plans.Request(line_id, plan_code, expected_charge.minor, idempotency_key, actor)
+        try:
+            async with self._writing() as session:
+                account = await _account(session, account_id, lock=True)
+                return await plans.change(session, account, request, now)
+        except sa_exc.IntegrityError:  # a concurrent copy committed first: report its change
+            async with self._reading() as session:
+                return await plans.replayed_change(session, account_id, request)
+
+    async def add_on_options(
+        self, account_id: int, line_id: int, *, now: datetime
+    ) -> dto.AddOnOptions:
+        async with self._reading() as session:
+            account = await _account(session, account_id)
+            return await add_ons.options(session, account, line_id, now)
+
+    async def buy_add_on(
+        self,
+        account_id: int,
+        line_id: int,
+        code: str,
+        *,
+        expected_price: dto.Money,
+        idempotency_key: str,
+        actor: str,
+        now: datetime,
+    ) -> dto.AddOnPurchase:
+        request = plans.Request(line_id, code, expected_price.minor, idempotency_key, actor)
+        try:
+            async with self._writing() as session:
+                account = await _account(session, account_id, lock=True)
+                return await add_ons.buy(session, account, request, now)
+        except sa_exc.IntegrityError:  # a concurrent copy committed first: report its purchase
+            async with self._reading() as session:
+                return await add_ons.replayed_purchase(session, account_id, request)
+
+    async def apply_due_plan_changes(self, *, now: datetime) -> int:
+        async with self._writing() as session:
+            return await plans.apply_due(session, now)
+
+    async def create_top_up_link(
+        self, account_id: int, amount: dto.Money, *, now: datetime, ttl_seconds: int
+    ) -> dto.PaymentLink:
+        async with self._writing() as session:
+            account = await _account(session, account_id)
+            return topups.create_link(session, account, amount, now, ttl_seconds)
+
+    async def get_low_balance_alert(self, account_id: int) -> dto.Money | None:
+        async with self._reading() as session:
+            return topups.low_balance_level(await _account(session, account_id))
+
+    async def set_low_balance_alert(
+        self, account_id: int, level: dto.Money | None, *, actor: str, now: datetime
+    ) -> dto.Money | None:
+        async with self._writing() as session:
+            account = await _account(session, account_id, lock=True)
+            return topups.set_level(session, account, level, actor, now)
 
     # --- tickets ------------------------------------------------------------------------------
     async def create_ticket(
@@ -426,6 +550,93 @@ class SqlBillingClient(BillingClient):
             )
             return [row.to_dto() for row in rows]
 
+    # --- field service (the rules are in `field_service`) --------------------------------------
+    async def service_status(self, account_id: int, *, now: datetime) -> dto.ServiceStatus:
+        async with self._reading() as session:
+            await _account(session, account_id)
+            return await field_service.service_status(session, account_id, now)
+
+    async def list_outages(self, *, now: datetime, active_only: bool = True) -> list[dto.Outage]:
+        async with self._reading() as session:
+            return await field_service.list_outages(session, now, active_only=active_only)
+
+    async def add_outage(self, outage: dto.NewOutage, *, actor: str, now: datetime) -> dto.Outage:
+        try:
+            async with self._writing() as session:
+                return await field_service.add_outage(session, outage, actor=actor, now=now)
+        except sa_exc.IntegrityError:  # the same source_id, added at the same moment
+            async with self._reading() as session:
+                earlier = await field_service.outage_by_source(session, outage.source_id)
+            if earlier is None:
+                raise BillingUnavailableError("outage conflict could not be resolved") from None
+            return earlier
+
+    async def clear_outage(self, outage_id: int, *, actor: str, now: datetime) -> dto.Outage:
+        async with self._writing() as session:
+            return await field_service.clear_outage(session, outage_id, actor=actor, now=now)
+
+    async def outage_by_source(self, source_id: str) -> dto.Outage | None:
+        async with self._reading() as session:
+            return await field_service.outage_by_source(session, source_id)
+
+    async def technician_slots(
+        self, account_id: int, *, now: datetime, limit: int = 8
+    ) -> list[dto.TechnicianSlot]:
+        async with self._reading() as session:
+            await _account(session, account_id)
+            return await field_service.free_slots(session, account_id, now, limit)
+
+    async def list_appointments(self, account_id: int, *, now: datetime) -> list[dto.Appointment]:
+        async with self._reading() as session:
+            await _account(session, account_id)
+            return await field_service.upcoming(session, account_id, now)
+
+    async def book_appointment(
+        self,
+        account_id: int,
+        slot_id: int,
+        *,
+        reason: str,
+        idempotency_key: str,
+        actor: str,
+        now: datetime,
+    ) -> dto.AppointmentChange:
+        try:
+            async with self._writing() as session:
+                return await field_service.book(
+                    session,
+                    account_id,
+                    slot_id,
+                    reason=reason,
+                    key=idempotency_key,
+                    actor=actor,
+                    now=now,
+                )
+        except sa_exc.IntegrityError:  # a concurrent copy of this booking committed first
+            async with self._reading() as session:
+                earlier = await field_service.by_key(session, idempotency_key)
+                if earlier is None:
+                    raise BillingUnavailableError(
+                        "booking conflict could not be resolved"
+                    ) from None
+                return await field_service.replayed_booking(session, earlier, account_id)
+
+    async def reschedule_appointment(
+        self, account_id: int, appointment_id: int, slot_id: int, *, actor: str, now: datetime
+    ) -> dto.AppointmentChange:
+        async with self._writing() as session:
+            return await field_service.reschedule(
+                session, account_id, appointment_id, slot_id, actor=actor, now=now
+            )
+
+    async def cancel_appointment(
+        self, account_id: int, appointment_id: int, *, actor: str, now: datetime
+    ) -> dto.AppointmentChange:
+        async with self._writing() as session:
+            return await field_service.cancel(
+                session, account_id, appointment_id, actor=actor, now=now
+            )
+
     # --- transactions -------------------------------------------------------------------------
     async def _read(self, work: Callable[[Connection], T]) -> T:
         """One of the per-turn reads, as one plain transaction (see `reads`)."""
@@ -470,11 +681,10 @@ class SqlBillingClient(BillingClient):
                 return _replay_for_link(earlier, link.id)
             if link.shown_status(now) == "expired":
                 raise InvalidRequestError("this payment link has expired; ask for a new one")
-            invoice = await _owned_invoice(session, link.account_id, link.invoice_id, lock=True)
-            _apply_payment(invoice, link.amount_minor, now)
+            invoice = await _link_target(session, link, f"{provider}:{reference}", now)
             link.status, link.paid_at = "paid", now
             amount = dto.Money(link.amount_minor, link.currency)
-            payment = _new_payment(invoice.account_id, invoice, amount, now)
+            payment = _new_payment(link.account_id, invoice, amount, now)
             payment.payment_link_id = link.id
             return await _store_payment(session, payment, provider, reference)
 
@@ -710,6 +920,20 @@ async def _payment_target(
     return invoice
 
 
+async def _link_target(
+    session: AsyncSession, link: PaymentLink, key: str, now: datetime
+) -> Invoice | None:
+    """What paying the link settles: its invoice (updated), or for a top-up link (no invoice)
+    the prepaid balance, credited here with a ledger row keyed by the payment reference."""
+    if link.invoice_id is None:
+        account = await _account(session, link.account_id, lock=True)
+        session.add(_top_up(account, link.amount_minor, key, now))
+        return None
+    invoice = await _owned_invoice(session, link.account_id, link.invoice_id, lock=True)
+    _apply_payment(invoice, link.amount_minor, now)
+    return invoice
+
+
 def _new_payment(
     account_id: int, invoice: Invoice | None, amount: dto.Money, now: datetime
 ) -> Payment:
@@ -837,6 +1061,7 @@ def _item_dto(item: InvoiceItem, currency: str) -> dto.InvoiceItem:
         quantity=item.quantity,
         amount=dto.Money(item.amount_minor, currency),
         msisdn=item.line.msisdn if item.line else None,
+        kind=item.kind,
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Literal, Protocol
 from sqlalchemy import (
     CHAR,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, MappedColumn, mapped_column, relationship
@@ -132,6 +134,8 @@ class Plan(Base):
     voice_min: Mapped[int | None] = mapped_column(Integer)
     sms: Mapped[int | None] = mapped_column(Integer)
     lines_included: Mapped[int] = mapped_column(Integer, default=1)
+    # Whether customers may change to it (`plans.py`); an old tariff stays on its lines. (0014)
+    offered: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class Account(Base):
@@ -390,13 +394,14 @@ class Payment(Base):
 
 
 class PaymentLink(Base):
-    """A pay link for one invoice. The id is random and unguessable; "expired" is derived."""
+    """A pay link for one invoice, or (no invoice, 0014) a prepaid top-up of a fixed amount.
+    The id is random and unguessable; "expired" is derived."""
 
     __tablename__ = "payment_links"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     account_id: Mapped[int] = _fk("accounts.id")
-    invoice_id: Mapped[int] = _fk("invoices.id")
+    invoice_id: Mapped[int | None] = _fk("invoices.id", nullable=True)
     amount_minor: Mapped[int] = _money()
     currency: Mapped[str] = _currency()
     created_at: Mapped[datetime]
@@ -436,6 +441,99 @@ class PrepaidTransaction(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(160), unique=True)
 
 
+class AddOn(Base):
+    """A data or roaming add-on in the catalogue (0014): extra MB until the end of the cycle,
+    or days of roaming from the day it is bought. `billing_type` "any" sells to both."""
+
+    __tablename__ = "add_ons"
+    __table_args__ = (
+        CheckConstraint("kind IN ('data', 'roaming')", name="kind"),
+        CheckConstraint("billing_type IN ('prepaid', 'postpaid', 'any')", name="billing_type"),
+        CheckConstraint("price_minor > 0", name="price"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(10))
+    data_mb: Mapped[int | None] = mapped_column(Integer)  # data: the extra allowance
+    roaming_days: Mapped[int | None] = mapped_column(Integer)  # roaming: days it lasts
+    price_minor: Mapped[int] = _money()
+    currency: Mapped[str] = _currency()
+    recurring: Mapped[bool] = mapped_column(Boolean, default=False)  # monthly, or one-off
+    billing_type: Mapped[str] = mapped_column(String(10))
+    offered: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class LineAddOn(Base):
+    """An add-on bought for a line, active from `starts_on` to `ends_on` (inclusive). Its
+    price is paid by a `Charge` (postpaid, source "add_on:<id>") or a prepaid ledger debit."""
+
+    __tablename__ = "line_add_ons"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    line_id: Mapped[int] = _fk("lines.id")
+    add_on_id: Mapped[int] = _fk("add_ons.id", ondelete="RESTRICT")
+    price_minor: Mapped[int] = _money()  # what was paid, whatever the catalogue says later
+    currency: Mapped[str] = _currency()
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+    bought_at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(80))
+    idempotency_key: Mapped[str] = mapped_column(String(160), unique=True)
+
+    add_on: Mapped[AddOn] = relationship(lazy="raise")
+
+    @property
+    def reference(self) -> str:
+        return reference("A", self.id)
+
+
+class PlanChange(Base):
+    """A line's change of plan: an upgrade applied at once (its prorated charge recorded), or
+    a downgrade pending until `effective_on`, the first day of the next cycle (0014).
+
+    At most one pending change per line: a new choice cancels the pending one in the same
+    transaction, and two concurrent requests cannot both leave one pending.
+    """
+
+    __tablename__ = "plan_changes"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'applied', 'cancelled')", name="status"),
+        CheckConstraint("direction IN ('upgrade', 'downgrade')", name="direction"),
+        CheckConstraint("charge_minor >= 0", name="charge"),
+        Index(
+            "uq_plan_changes_pending_line",
+            "line_id",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("lines.id", ondelete="CASCADE"))
+    from_plan_id: Mapped[int] = _fk("plans.id", ondelete="RESTRICT")
+    to_plan_id: Mapped[int] = _fk("plans.id", ondelete="RESTRICT")
+    direction: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10))
+    effective_on: Mapped[date]
+    charge_minor: Mapped[int] = _money()  # the prorated charge of an upgrade; 0 otherwise
+    currency: Mapped[str] = _currency()
+    requested_at: Mapped[datetime]
+    applied_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    actor: Mapped[str] = mapped_column(String(80))
+    idempotency_key: Mapped[str] = mapped_column(String(160), unique=True)
+
+    from_plan: Mapped[Plan] = relationship(foreign_keys=[from_plan_id], lazy="raise")
+    to_plan: Mapped[Plan] = relationship(foreign_keys=[to_plan_id], lazy="raise")
+
+    @property
+    def reference(self) -> str:
+        return reference("P", self.id)
+
+
 class Ticket(Base):
     """A support case; its reference is "T-" and the zero-padded id."""
 
@@ -468,6 +566,7 @@ class Ticket(Base):
             status=self.status,  # type: ignore[arg-type]  # guarded by the CHECK constraint
             created_at=self.created_at,
             created=created,
+            updated_at=self.updated_at,
         )
 
 
@@ -573,6 +672,111 @@ class PinFailure(Base):
     subject: Mapped[str] = mapped_column(String(40))
     requester: Mapped[str] = mapped_column(String(120))
     at: Mapped[datetime] = mapped_column(index=True)
+
+
+# --- field service: service addresses, outages, equipment, technician visits (0016) ----------
+# Outages and technician slots name an area as the operator types it (a postcode or an area
+# name); they match a service address on the folded key (`field_service.area_key`).
+class ServiceAddress(Base):
+    """Where the account is served, one per account."""
+
+    __tablename__ = "service_addresses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), unique=True
+    )
+    street: Mapped[str] = mapped_column(String(200))
+    postcode: Mapped[str] = mapped_column(String(16))
+    area: Mapped[str] = mapped_column(String(60))
+    postcode_key: Mapped[str] = mapped_column(String(16), index=True)
+    area_key: Mapped[str] = mapped_column(String(60), index=True)
+
+
+class Outage(Base):
+    """A known outage the operator recorded; active while `cleared_at IS NULL`."""
+
+    __tablename__ = "outages"
+    __table_args__ = (
+        CheckConstraint("kind IN ('mobile', 'broadband')", name="kind"),
+        Index(
+            "ix_outages_active_area_key",
+            "area_key",
+            sqlite_where=text("cleared_at IS NULL"),
+            postgresql_where=text("cleared_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    area: Mapped[str] = mapped_column(String(60))
+    area_key: Mapped[str] = mapped_column(String(60))
+    kind: Mapped[str] = mapped_column(String(10))
+    message: Mapped[str] = mapped_column(String(500))
+    started_at: Mapped[datetime]
+    expected_end_at: Mapped[datetime | None]
+    cleared_at: Mapped[datetime | None]
+    created_by: Mapped[str] = mapped_column(String(80))
+    # Where it came from (an event's id, "demo:…"): adding it again is a no-op.
+    source_id: Mapped[str | None] = mapped_column(String(160), unique=True)
+
+
+class Equipment(Base):
+    """A device at the customer's premises (an ISP's router) and what it last reported."""
+
+    __tablename__ = "equipment"
+    __table_args__ = (CheckConstraint("status IN ('online', 'offline')", name="status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = _fk("accounts.id")
+    kind: Mapped[str] = mapped_column(String(20))
+    label: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(10))
+    last_seen_at: Mapped[datetime | None]
+
+
+class TechnicianSlot(Base):
+    """A window technicians can visit an area in: `capacity` visits, `booked` of them taken
+    (the CHECK keeps a full slot from taking one more, however many book at once)."""
+
+    __tablename__ = "technician_slots"
+    __table_args__ = (
+        CheckConstraint("booked >= 0 AND booked <= capacity", name="booked"),
+        CheckConstraint("ends_at > starts_at", name="window"),
+        Index("ix_technician_slots_area_key_starts_at", "area_key", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    area: Mapped[str] = mapped_column(String(60))
+    area_key: Mapped[str] = mapped_column(String(60))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    capacity: Mapped[int] = mapped_column(Integer)
+    booked: Mapped[int] = mapped_column(Integer, default=0)
+    source_id: Mapped[str | None] = mapped_column(String(160), unique=True)
+
+
+class Appointment(Base):
+    """A technician visit in a slot; reference "V-" + zero-padded id. One booked visit per
+    account at a time is checked with the account row locked; the key makes a replay a no-op."""
+
+    __tablename__ = "appointments"
+    __table_args__ = (CheckConstraint("status IN ('booked', 'cancelled')", name="status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = _fk("accounts.id")
+    slot_id: Mapped[int] = _fk("technician_slots.id", ondelete="RESTRICT")
+    reason: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(10), default="booked")
+    idempotency_key: Mapped[str] = mapped_column(String(160), unique=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    cancelled_at: Mapped[datetime | None]
+
+    slot: Mapped[TechnicianSlot] = relationship(lazy="raise")
+
+    @property
+    def reference(self) -> str:
+        return reference("V", self.id)
 
 
 # --- DTOs from anything with the columns' attributes: a model instance or a result row ---------

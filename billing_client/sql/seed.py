@@ -27,6 +27,7 @@ from tqdm import tqdm
 from billing_client.demo import DEMO_CUSTOMERS
 from billing_client.sql.client import hash_pin
 from billing_client.sql.database import WRITE_INTENT
+from billing_client.sql.field_seed import seed_field_service
 from billing_client.sql.models import (
     Account,
     Base,
@@ -40,6 +41,7 @@ from billing_client.sql.models import (
     PrepaidTransaction,
     UsageCounter,
 )
+from billing_client.sql.plan_seed import ensure_add_ons
 
 TAX_RATE = Decimal("0.0700")
 MB_PER_GB = 1024  # usage is counted in MB; 41.5 GB = 42 496 MB
@@ -65,6 +67,11 @@ PLANS: tuple[PlanSpec, ...] = (
     PlanSpec("prepaid-flex", "Prepaid Flex", "prepaid", 1500, 5 * MB_PER_GB, 200, None),
     PlanSpec("essentials-10", "Essentials 10", "postpaid", 3500, 10 * MB_PER_GB, 1000, None),
     PlanSpec("unlimited-100", "Unlimited 100", "postpaid", 7500, 100 * MB_PER_GB, None, None),
+    # To change to (plans.py): Sam's family tiers, María's prepaid bundles (0014).
+    PlanSpec("family-2x40", "Family 2×40", "postpaid", 12000, 40 * MB_PER_GB, None, None, 2),
+    PlanSpec("family-2x10", "Family 2×10", "postpaid", 7000, 10 * MB_PER_GB, None, None, 2),
+    PlanSpec("prepaid-max", "Prepaid Max", "prepaid", 2500, 15 * MB_PER_GB, 500, None),
+    PlanSpec("prepaid-lite", "Prepaid Lite", "prepaid", 1000, 2 * MB_PER_GB, 100, None),
 )
 
 
@@ -139,8 +146,10 @@ async def seed_demo(
             return False
         await session.execute(delete(Account).where(Account.id.in_(demo_ids)))
         plans = await ensure_plans(session)
+        await ensure_add_ons(session)  # data and roaming add-ons (plan_seed.py)
         for build in (_seed_alex, _seed_sam, _seed_maria):
             await build(session, plans, hashes, now)
+        await seed_field_service(session, now)  # addresses, an outage, technician slots
     return True
 
 
@@ -395,7 +404,10 @@ async def _seed_maria(
     plan = plans["prepaid-flex"]
     line = await _add_line(session, account, plan, phone, "María García")
     started = _at_local(bundle_start, tz)
-    ledger = (  # 20.00 − 15.00 + 10.00 − 2.50 = 12.50
+    before = _at_local(bundle_start - timedelta(days=30), tz)  # her top-up history (0014)
+    ledger = (  # 15.00 − 15.00 + 20.00 − 15.00 + 10.00 − 2.50 = 12.50
+        ("top_up", "Top-up", 1500, before),
+        ("bundle", "Prepaid Flex 30-day bundle", -1500, before),
         ("top_up", "Top-up", 2000, started),
         ("bundle", "Prepaid Flex 30-day bundle", -1500, started),
         ("top_up", "Top-up", 1000, now - timedelta(days=6)),

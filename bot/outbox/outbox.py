@@ -37,6 +37,7 @@ from bot.outbox.store import (
     replies_of,
     row_values,
     waiting_rows,
+    withdraw_keys_on,
     withdraw_rows,
 )
 from bot.store import suppressions
@@ -152,6 +153,13 @@ class Outbox:
         """
         rows = [row_values(message, now=now) for message in messages]
         insert_ignore_on(connection, rows)
+
+    def withdraw_on(
+        self, connection: Connection, keys: Sequence[str], *, reason: str, now: datetime
+    ) -> None:
+        """Never send the waiting rows with these dedupe keys (a reminder of a visit the
+        customer moved or cancelled), in the caller's transaction; sent ones stay as they are."""
+        withdraw_keys_on(connection, keys, reason=reason, now=now)
 
     def row_values(self, message: OutboundMessage, *, now: datetime) -> dict[str, Any]:
         """The row `store` writes for `message` (a turn's one-statement answer queues it)."""

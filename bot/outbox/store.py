@@ -443,6 +443,22 @@ async def withdraw_rows(
     )
 
 
+def withdraw_keys_on(
+    connection: Connection, keys: Sequence[str], *, reason: str, now: datetime
+) -> int:
+    """`withdraw_rows` by dedupe key, in a transaction the caller runs on a plain `Connection`
+    (a turn's). Rows already sent or being sent are left alone; how many were withdrawn."""
+    if not keys:
+        return 0
+    result = connection.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.dedupe_key.in_(list(keys)))
+        .where(OutboxMessage.status.in_((QUEUED, RETRY)))
+        .values(status=SUPPRESSED, last_error=reason, next_attempt_at=now)
+    )
+    return max(int(result.rowcount or 0), 0)
+
+
 async def newest(session: AsyncSession, *, limit: int) -> list[OutboxEntry]:
     query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
     return [_entry(row) for row in (await session.scalars(query)).all()]

@@ -3,9 +3,10 @@
 The customer's return to the pay page and the provider's webhook both call `settle`; the
 billing core is idempotent on (provider, payment reference), so the second finds the first's
 payment. A payment that arrives after the customer left — or after the link expired — is
-still recorded against the invoice: money the provider collected is never ignored. Whatever
-was collected beyond what the invoice still owes (it was paid another way meanwhile) is
-refunded through the provider at once, keyed by the payment, so the core never holds credit.
+still recorded against the invoice (or, for a top-up link, on the prepaid balance): money the
+provider collected is never ignored. Whatever was collected beyond what the invoice still
+owes (it was paid another way meanwhile) is refunded through the provider at once, keyed by
+the payment, so the core never holds credit.
 """
 
 from __future__ import annotations
@@ -82,6 +83,16 @@ async def settle(services: Services, settled: Settled, *, now: datetime) -> Outc
 async def _record_owed(
     services: Services, link: PaymentLink, settled: Settled, now: datetime
 ) -> Outcome:
+    if link.invoice_id is None:  # a top-up: whatever was collected goes on the balance
+        topped_up = await services.billing.record_payment(
+            link.account_id,
+            None,
+            settled.amount,
+            provider=services.payments.name,
+            provider_reference=settled.payment_reference,
+            now=now,
+        )
+        return await _after(services, link, topped_up)
     invoice = await services.billing.get_invoice(link.invoice_id, now=now)
     owed = invoice.summary.amount_due
     applied = min(settled.amount.minor, max(owed.minor, 0))
@@ -123,7 +134,19 @@ async def _after(services: Services, link: PaymentLink, payment: Payment) -> Out
     if payment.created:
         from bot.pay_confirm import confirm_payment  # the chat side of a payment
 
-        invoice = await services.billing.get_invoice(link.invoice_id, now=services.clock.now())
+        now = services.clock.now()
+        if link.invoice_id is None:  # a top-up: the receipt says the balance it left
+            balance = await services.billing.get_balance(link.account_id, now=now)
+            await confirm_payment(
+                services,
+                link_id=link.id,
+                payment=payment,
+                invoice_number="",
+                locale=balance.account.locale,
+                top_up_balance=balance.prepaid_balance or payment.amount,
+            )
+            return Outcome(payment)
+        invoice = await services.billing.get_invoice(link.invoice_id, now=now)
         await confirm_payment(
             services,
             link_id=link.id,

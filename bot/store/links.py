@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 
 from sqlalchemy import Connection, Table, bindparam, delete, select
@@ -72,6 +72,16 @@ class SqlAddressBook:
                 .order_by(AddressLink.id)
             )
             return [(row.channel, row.address) for row in rows]
+
+    async def linked_at(self, channel: str, address: str) -> datetime | None:
+        async with self._sessions() as session:
+            at = await session.scalar(
+                select(AddressLink.linked_at).where(
+                    AddressLink.channel == channel, AddressLink.address == address
+                )
+            )
+        # SQLite hands timestamps back without their zone; they were written in UTC.
+        return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
 
 
 def phone_of_on(connection: Connection, channel: str, address: str) -> str | None:

@@ -51,6 +51,12 @@ class OutgoingStore(Protocol):
         """The row `store` would write for `message` (ValueError when it cannot be stored)."""
         ...
 
+    def withdraw_on(
+        self, connection: Connection, keys: Sequence[str], *, reason: str, now: datetime
+    ) -> None:
+        """Never send the waiting messages with these dedupe keys."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Replay:
@@ -94,6 +100,8 @@ class TurnResult:
     # The address's suppression after this message (compliance): set, lifted, or neither.
     suppress: str | None = None
     lift: tuple[str, ...] = ()
+    # Dedupe keys of waiting messages the turn made stale (`TurnContext.withdraw`).
+    withdrawn: list[str] = field(default_factory=list)
 
 
 class _Waiting:
@@ -363,6 +371,9 @@ class TurnStore:
         if not answered:
             raise _LeaseLost  # rolls the whole transaction back
         self._outgoing.store(connection, result.outgoing, now=now)
+        if result.withdrawn:
+            reason = "withdrawn: the customer changed what it was about"
+            self._outgoing.withdraw_on(connection, result.withdrawn, reason=reason, now=now)
         _suppression(connection, turn, result, now)
 
     async def _abandon(self, turn: OpenTurn, now: datetime) -> None:
@@ -410,7 +421,12 @@ def _give_back(
 
 def _one_statement(result: TurnResult) -> bool:
     """Whether PostgreSQL can record `result` in one statement (`bot.store.answer`)."""
-    return len(result.outgoing) <= 1 and result.suppress is None and not result.lift
+    return (
+        len(result.outgoing) <= 1
+        and result.suppress is None
+        and not result.lift
+        and not result.withdrawn
+    )
 
 
 def _suppression(

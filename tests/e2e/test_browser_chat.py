@@ -63,8 +63,10 @@ def test_typing_a_number_answers_the_last_question(base_url: str) -> None:
         page.get_by_role("button", name="Alex Rivera").click()
         page.get_by_label("Message").fill("menu")
         page.keyboard.press("Enter")
-        expect(page.locator("button.option", has_text="Data and usage")).to_be_visible()
-        page.get_by_label("Message").fill("5")
+        usage = page.locator("button.option", has_text="Data and usage")
+        expect(usage).to_be_visible()
+        number = usage.inner_text().split(".")[0].strip()  # the menu numbers its entries
+        page.get_by_label("Message").fill(number)
         page.keyboard.press("Enter")
         expect(page.locator(".msg.bot").last).to_contain_text("41.5 GB of 50 GB")
         browser.close()

@@ -92,8 +92,11 @@ async def test_invoices_switched_off_are_refused_in_spanish(acme: Services) -> N
 
 async def test_the_menu_offers_only_what_the_operator_allows(acme: Services) -> None:
     reply = await say(acme, "menu")
-
     values = [option.value for option in reply.options]
+    while values[-1].startswith("menu:") and values[-1] != "menu:1":  # "More…": every page
+        reply = await say(acme, str(len(reply.options)))
+        values += [option.value for option in reply.options]
+
     assert "intent:usage" not in values and "intent:invoice" not in values
     assert "intent:balance" in values and "intent:web_login" in values
 

@@ -191,7 +191,8 @@ def test_every_intent_has_enough_varied_examples(shipped: list[tuple[str, str]])
     assert set(counts) == set(INTENTS)
     for intent in INTENTS:
         if intent != OUT_OF_SCOPE:  # the catch-all needs more: it stands for everything else
-            assert 60 <= counts[intent] <= 120, intent
+            # At most ~2.5× the smallest: `alerts` covers kinds × channels × quiet hours.
+            assert 60 <= counts[intent] <= 150, intent
     assert counts[OUT_OF_SCOPE] >= 120
 
 

@@ -1,7 +1,8 @@
-"""The pay page: GET shows the invoice and how to pay; POST starts the provider's hosted
-checkout for the whole amount due or part of it; the provider sends the customer back here
-with its reference, and the payment is recorded (once) whichever of that return and the
-provider's webhook comes first (`bot.payments.fulfilment`).
+"""The pay page: GET shows the invoice (or the prepaid top-up) and how to pay; POST starts the
+provider's hosted checkout for the whole amount due or part of it (a top-up: its fixed
+amount); the provider sends the customer back here with its reference, and the payment is
+recorded (once) whichever of that return and the provider's webhook comes first
+(`bot.payments.fulfilment`).
 
 The signed token in the URL is the capability: no sign-in needed, unless the operator turned
 `pay_without_sign_in` off. Card data never reaches billbot (redirect only: PCI SAQ A).
@@ -47,9 +48,9 @@ async def pay_page(
     link_id = services.links.pay_link_id(token, max_age=settings.pay_link_ttl_seconds)
     now = services.clock.now()
     view = await payview.load(services, link_id, now=now)
-    _may_pay(services, view, signed_in)
+    _may_pay(services, view, signed_in, token)
     request.state.locale = view.locale
-    if signed_in == view.invoice.account.id:  # the holder, signed in: their menu too
+    if signed_in == view.account.id:  # the holder, signed in: their menu too
         request.state.account_id = signed_in
     just_paid = await _returned(services, link_id, session_id[:200]) if session_id else None
     if just_paid is not None:
@@ -82,14 +83,15 @@ async def pay_now(
     require_same_origin(request, settings.public_url)
     link_id = services.links.pay_link_id(token, max_age=settings.pay_link_ttl_seconds)
     view = await payview.load(services, link_id, now=services.clock.now())
-    _may_pay(services, view, signed_in)
+    _may_pay(services, view, signed_in, token)
     request.state.locale = view.locale
     page = request.app.url_path_for("pay_page", token=token)
     if view.state != "due":
         return RedirectResponse(page, status_code=303)
-    due = view.invoice.summary.amount_due
-    try:
-        chosen = due if choice != "part" else partial_amount(amount, due)
+    due = view.due
+    try:  # a top-up is for its fixed amount: no part payments
+        part = choice == "part" and view.invoice is not None
+        chosen = partial_amount(amount, due) if part else due
     except InvalidRequestError as error:
         return _again(request, view, token, services, str(error), 400)
     url = f"{services.links.public_url}{page}"
@@ -98,9 +100,9 @@ async def pay_now(
             services,
             view.link,
             chosen,
-            description=f"Invoice {view.invoice.summary.number}",
+            description=f"Invoice {view.number}" if view.invoice else "Prepaid top-up",
             locale=view.locale,
-            email=view.invoice.account.email,
+            email=view.account.email,
             success_url=url,
             cancel_url=f"{url}?cancelled=1",
         )
@@ -115,13 +117,15 @@ async def pay_qr(token: str, services: ServicesDep, settings: SettingsDep) -> Re
     link_id = services.links.pay_link_id(token, max_age=settings.pay_link_ttl_seconds)
     view = await payview.load(services, link_id, now=services.clock.now())
     url = f"{services.links.public_url}/pay/{token}"
-    payload = pay_qr_payload(
-        currency=view.invoice.account.currency,
-        pay_url=url,
-        operator=services.operator,
-        amount=view.link.amount,
-        invoice_number=view.invoice.summary.number,
-    )
+    payload = url  # a top-up is paid on this page: a bank transfer could not be matched to it
+    if view.invoice is not None:
+        payload = pay_qr_payload(
+            currency=view.account.currency,
+            pay_url=url,
+            operator=services.operator,
+            amount=view.link.amount,
+            invoice_number=view.number,
+        )
     png = await run_in_threadpool(qr_png, payload)
     return Response(png, media_type="image/png")
 
@@ -154,17 +158,18 @@ def partial_amount(raw: str, due: Money) -> Money:
     return amount
 
 
-def _may_pay(services: Services, view: payview.PayView, signed_in: int | None) -> None:
+def _may_pay(services: Services, view: payview.PayView, signed_in: int | None, token: str) -> None:
     """With `pay_without_sign_in` off, only the signed-in account holder opens the page."""
     if services.operator.features.pay_without_sign_in:
         return
-    if signed_in != view.invoice.account.id:
-        raise SignInRequired(f"/account/invoices/{view.invoice.summary.id}")
+    if signed_in != view.account.id:
+        back = f"/account/invoices/{view.invoice.summary.id}" if view.invoice else f"/pay/{token}"
+        raise SignInRequired(back)
 
 
 def _bank(services: Services, view: payview.PayView) -> dict[str, str] | None:
     bank = services.operator.bank
-    if view.invoice.account.currency != "EUR" or not bank.iban:
+    if view.invoice is None or view.account.currency != "EUR" or not bank.iban:
         return None
     return {"iban": bank.iban, "bic": bank.bic, "beneficiary": bank.beneficiary}
 
