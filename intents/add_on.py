@@ -26,7 +26,6 @@ from bot.flow import Intent, TurnContext
 from bot.types import Option, Reply
 from intents.common import TRAINING, answer_is_yes, yes_no
 from intents.plan_common import (
-    ONLY_LINE,
     OTHER_LINE,
     OTHER_LINE_VALUE,
     choose_line,
@@ -34,9 +33,9 @@ from intents.plan_common import (
     fold,
     line_named,
     line_text,
-    other_line,
     second_miss,
     short_of_money,
+    switch_line,
     usable_lines,
     wants_other_line,
 )
@@ -222,14 +221,9 @@ async def _on_confirm(ctx: TurnContext) -> list[Reply]:
 
 
 async def _switch_line(ctx: TurnContext, current: int) -> list[Reply]:
-    lines = await _lines(ctx)
-    if len(lines) < 2:  # nothing to switch to: say so and ask the same question again
-        return [ctx.reply(ctx.say(ONLY_LINE)), *await _ask_again(ctx)]
-    line = line_named(ctx, [ln for ln in lines if ln.id != current]) or other_line(lines, current)
-    if line is None:
-        ctx.state.goto("choose_line")
-        return [choose_line(ctx, [ln for ln in lines if ln.id != current])]
-    return await _line_chosen(ctx, line)
+    return await switch_line(
+        ctx, current, await _lines(ctx), ask_again=_ask_again, chosen=_line_chosen
+    )
 
 
 async def _buy(ctx: TurnContext, options: AddOnOptions, offer: AddOnOffer) -> list[Reply]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
 from babel.numbers import format_decimal
@@ -155,3 +156,23 @@ def short_of_money(ctx: TurnContext, error: InsufficientBalanceError, *options: 
         shortfall=ctx.money(error.shortfall),
     )
     return ctx.reply(text, Option(ctx.say(TOP_UP), "intent:top_up"), *options)
+
+
+async def switch_line(
+    ctx: TurnContext,
+    current: int,
+    lines: list[Line],
+    *,
+    ask_again: Callable[[TurnContext], Awaitable[list[Reply]]],
+    chosen: Callable[[TurnContext, Line], Awaitable[list[Reply]]],
+) -> list[Reply]:
+    """ "No, the other line": with two lines straight to the other, else ask which; with one,
+    say so and ask the flow's question again."""
+    if len(lines) < 2:
+        return [ctx.reply(ctx.say(ONLY_LINE)), *await ask_again(ctx)]
+    others = [line for line in lines if line.id != current]
+    line = line_named(ctx, others) or other_line(lines, current)
+    if line is None:
+        ctx.state.goto("choose_line")
+        return [choose_line(ctx, others)]
+    return await chosen(ctx, line)
