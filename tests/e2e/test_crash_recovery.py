@@ -110,6 +110,17 @@ def _clients() -> list[Client]:
     return [*tickets, *balances, *barring]
 
 
+async def _until_in_flight(database: Path, *, seconds: float = 10.0) -> None:
+    """Return as soon as some accepted message is not answered yet (a fast server answers
+    the load quickly: a fixed pause could kill it between messages)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        rows = _query(database, "SELECT count(*) FROM bot_inbound WHERE status='received'")
+        if int(str(rows[0][0])) > 0:
+            return
+        await asyncio.sleep(0.005)
+
+
 def _query(database: Path, sql: str) -> list[tuple[object, ...]]:
     with sqlite3.connect(database) as connection:
         return connection.execute(sql).fetchall()
@@ -150,7 +161,7 @@ async def test_a_killed_server_loses_no_message_and_repeats_no_side_effect(
             load = [asyncio.create_task(_run(http, client)) for client in clients]
             await asyncio.sleep(0.8)
             await asyncio.gather(*(_abandon(base_url, ALEX) for _ in range(ABANDONED)))
-            await asyncio.sleep(0.2)
+            await _until_in_flight(database)  # kill while messages are being answered
             os.kill(first.pid, signal.SIGKILL)
             first.wait()
             in_flight = _query(
