@@ -10,9 +10,11 @@ from billing_client.errors import (
     NotFoundError,
     PinChecksPausedError,
     PriceChangedError,
+    SecurityLockedError,
     VerificationError,
 )
 from billing_client.interface import BillingClient
+from billing_client.security_types import PortOut, SecurityLock, SimOrder
 from billing_client.types import (
     Account,
     ActiveAddOn,
@@ -105,9 +107,13 @@ __all__ = [
     "PlanInfo",
     "PlanOffer",
     "PlanOptions",
+    "PortOut",
     "PriceChangedError",
+    "SecurityLock",
+    "SecurityLockedError",
     "ServiceAddress",
     "ServiceStatus",
+    "SimOrder",
     "TechnicianSlot",
     "Ticket",
     "TicketMessage",

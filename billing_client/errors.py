@@ -94,3 +94,14 @@ class PinChecksPausedError(AccountLockedError):
 
 class BillingUnavailableError(BillingError):
     """The billing system could not be reached or answered with an error."""
+
+
+class SecurityLockedError(InvalidRequestError):
+    """A SIM change or number transfer the account's lock forbids: `why` is "account_lock"
+    (the customer turned the lock on) or "lost_stolen" (the line is barred as lost or stolen,
+    which locks it by itself); `msisdn` is the line concerned."""
+
+    def __init__(self, why: str, msisdn: str) -> None:
+        super().__init__(f"SIM changes and transfers of {msisdn} are locked ({why})")
+        self.why = why
+        self.msisdn = msisdn

@@ -7,6 +7,7 @@ from collections.abc import Collection, Mapping
 from datetime import date, datetime
 
 from billing_client.errors import InvalidRequestError
+from billing_client.security_types import PortOut, PortOutStatus, SecurityLock, SimKind, SimOrder
 from billing_client.types import (
     Account,
     AddOnOptions,
@@ -186,6 +187,73 @@ class BillingClient(ABC):
         self, account_id: int, action: str, *, actor: str, detail: str = "", now: datetime
     ) -> None:
         """Add an entry about the account to the audit log (a failed verification, say)."""
+        raise InvalidRequestError(NO_SECURITY)
+
+    # --- SIM changes, number transfers and their lock (security_types) ----------------------
+    # A billing system without these keeps the defaults: the bot says it cannot do it here.
+    async def security_lock(self, account_id: int) -> SecurityLock:
+        """The account's SIM-change and transfer lock, with its lines barred as lost or stolen
+        (locked regardless)."""
+        raise InvalidRequestError(NO_SECURITY)
+
+    async def set_security_lock(
+        self, account_id: int, locked: bool, *, actor: str, now: datetime
+    ) -> SecurityLock:
+        """Turn the lock on or off (audited); already so: created=False."""
+        raise InvalidRequestError(NO_SECURITY)
+
+    async def order_sim(
+        self, line_id: int, kind: SimKind, *, idempotency_key: str, actor: str, now: datetime
+    ) -> SimOrder:
+        """Order a replacement SIM or eSIM once (audited). The line's open order, or this
+        key's, answers created=False; SecurityLockedError while the lock or a lost-or-stolen
+        bar forbids SIM changes."""
+        raise InvalidRequestError(NO_SECURITY)
+
+    async def activate_sim(
+        self, reference: str, *, iccid: str | None, actor: str, now: datetime
+    ) -> SimOrder:
+        """The new SIM takes over the line and the old one stops working (audited). Active
+        already: created=False; InvalidRequestError for a cancelled order or a bad ICCID;
+        SecurityLockedError when locked since it was ordered."""
+        raise InvalidRequestError(NO_SECURITY)
+
+    async def cancel_sim_order(
+        self, reference: str, *, reason: str, actor: str, now: datetime
+    ) -> SimOrder:
+        """Cancel an open SIM order (audited); not open any more: created=False."""
+        raise InvalidRequestError(NO_SECURITY)
+
+    async def list_sim_orders(self, account_id: int) -> list[SimOrder]:
+        """The account's SIM orders, newest first."""
+        raise InvalidRequestError(NO_SECURITY)
+
+    async def request_port_out(
+        self, msisdn: str, carrier: str, *, source_id: str, actor: str, now: datetime
+    ) -> PortOut:
+        """Record another provider's request to take the number: `pending` (waiting for the
+        holder's approval) or `refused` at once when locked. The same `source_id` answers the
+        first request with created=False; NotFoundError for a number not served here."""
+        raise InvalidRequestError(NO_SECURITY)
+
+    async def decide_port_out(
+        self,
+        reference: str,
+        status: PortOutStatus,
+        *,
+        reason: str = "",
+        actor: str,
+        now: datetime,
+    ) -> PortOut:
+        """`approved` (by the holder after strong verification), `cancelled` or `completed`
+        (approved ones only; the line ends). Already so: created=False. InvalidRequestError
+        for a move the request's state forbids; SecurityLockedError when locked."""
+        raise InvalidRequestError(NO_SECURITY)
+
+    async def list_port_outs(
+        self, *, account_id: int | None = None, open_only: bool = False
+    ) -> list[PortOut]:
+        """Transfer requests, newest first."""
         raise InvalidRequestError(NO_SECURITY)
 
     # --- tickets ------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from bot.channel import Webhook
 from bot.channel_settings import ChannelSettings
 from bot.clock import Clock, SystemClock
 from bot.compliance import Operator
+from bot.demo_codes import DemoCodeEngine, DemoCodeRouter
 from bot.engine import ConversationEngine
 from bot.event_effects import EventEffects, UsageImporter
 from bot.events import EventService
@@ -47,7 +48,10 @@ from bot.payments import PaymentProvider
 from bot.payments.sandbox import SandboxProvider
 from bot.phones import normalize
 from bot.ratelimit import RateLimiter
+from bot.registry import Registry
 from bot.routing import Router
+from bot.security_desk import SecurityDesk
+from bot.security_notices import SecurityNotices
 from bot.services import Services
 from bot.settings import Settings, SettingsError, check_secret
 from bot.startup import database_unavailable, safe_url
@@ -227,7 +231,7 @@ def build_engine(
     """
     operator = operator or OperatorConfig()
     registry = default_registry()
-    router = Router(registry)
+    router = _router(settings, registry, outbox)
     turns = TurnStore(
         transactions,
         idle_timeout=timedelta(seconds=settings.conversation_idle_seconds),
@@ -235,7 +239,8 @@ def build_engine(
         outgoing=outbox,
         lease=timedelta(seconds=settings.turn_lease_seconds),
     )
-    return ConversationEngine(
+    engine = DemoCodeEngine if settings.demo else ConversationEngine
+    return engine(
         billing=billing,
         nlu=nlu,
         router=router,
@@ -253,6 +258,14 @@ def build_engine(
         operator_config=operator,
         pay_origins=pay_origins,
     )
+
+
+def _router(settings: Settings, registry: Registry, outbox: Outbox) -> Router:
+    """The router; in demo mode one that shows the codes only the sandbox would see
+    (`bot.demo_codes`: a demo must be able to finish a strong check). Never outside demo."""
+    if settings.demo:
+        return DemoCodeRouter(registry, live=outbox.live_channels)
+    return Router(registry)
 
 
 def help_operator(settings: Settings, operator: OperatorConfig) -> Operator:
@@ -440,6 +453,10 @@ async def build_services(
     alerts = build_alerts(
         settings, sessions, billing, outbox, alert_settings, addresses, links, clock
     )
+    notices = SecurityNotices(
+        billing=billing, addresses=addresses, links=links, operator=operator.name
+    )
+    security = SecurityDesk(billing=billing, notices=notices, outbox=outbox, clock=clock)
     return Services(
         settings=settings,
         db=db,
@@ -464,9 +481,11 @@ async def build_services(
             clock,
             store=sessions,
             usage_into=sessions if embedded else None,
+            security=security,
         ),
         operator=operator,
         payments=build_payments(settings, closers=channels.closers),
+        security=security,
     )
 
 
@@ -522,6 +541,7 @@ def build_events(
     *,
     store: async_sessionmaker[AsyncSession],
     usage_into: async_sessionmaker[AsyncSession] | None,
+    security: SecurityDesk | None = None,
 ) -> EventService | None:
     """The billing events' service, or None when BILLBOT_EVENTS_SECRET is not set (the
     endpoint is off). `usage_into`: the embedded core's database, where usage events go
@@ -536,6 +556,7 @@ def build_events(
         import_usage=_usage_importer(usage_into) if usage_into is not None else None,
         operator=settings.channels.operator_name,
         clock=clock,
+        security=security,
     )
     return EventService(
         secrets=(settings.events_secret, settings.events_secret_previous),

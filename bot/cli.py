@@ -44,7 +44,7 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from bot import cli_alerts, cli_db, cli_outages, cli_usage
+    from bot import cli_alerts, cli_db, cli_outages, cli_security, cli_usage
     from bot.nlu import cli as nlu_cli
 
     parser = Parser(prog="billbot", description="Conversational self-service billing bot.")
@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_alerts.register(sub)
     cli_usage.register(sub)
     cli_outages.register(sub)
+    cli_security.register(sub)
     nlu_cli.register(sub)
     return parser
 

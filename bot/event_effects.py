@@ -48,11 +48,14 @@ from bot.events import (
     OutageCleared,
     OutageStarted,
     PaymentSucceeded,
+    PortOutRequested,
+    SimActivated,
     TicketUpdated,
     UsageRecorded,
     describe_problems,
 )
 from bot.outbox import Outbox
+from bot.security_desk import SecurityDesk
 from bot.types import OutboundMessage, Reply
 
 PAYMENT_RECEIVED, TICKET_UPDATED = "payment_received", "ticket_updated"
@@ -75,6 +78,7 @@ class EventEffects:
         import_usage: UsageImporter | None,
         operator: str,
         clock: Clock,
+        security: SecurityDesk | None = None,
     ) -> None:
         self._billing = billing
         self._alerts = alerts
@@ -83,6 +87,7 @@ class EventEffects:
         self._import_usage = import_usage
         self._operator = operator
         self._clock = clock
+        self._security = security
 
     async def invoice_issued(self, data: InvoiceIssued) -> dict[str, Any]:
         account = await self._account(data.account)
@@ -146,6 +151,29 @@ class EventEffects:
             raise EventRefused(str(error)) from None
         assert cleared.cleared_at is not None
         return {"outage": cleared.id, "cleared_at": cleared.cleared_at.isoformat()}
+
+    async def port_out_requested(self, data: PortOutRequested) -> dict[str, Any]:
+        desk = self._desk()
+        try:
+            transfer = await desk.request_port_out(
+                data.msisdn, data.carrier, source_id=f"event:{data.request}", actor="events"
+            )
+        except REFUSALS as error:
+            raise EventRefused(str(error)) from None
+        return {"transfer": transfer.reference, "status": transfer.status}
+
+    async def sim_activated(self, data: SimActivated) -> dict[str, Any]:
+        desk = self._desk()
+        try:
+            order = await desk.activate_sim(data.order, iccid=data.iccid, actor="events")
+        except REFUSALS as error:
+            raise EventRefused(str(error)) from None
+        return {"order": order.reference, "status": order.status}
+
+    def _desk(self) -> SecurityDesk:
+        if self._security is None:
+            raise EventRefused("this billbot takes no SIM or transfer events")
+        return self._security
 
     async def usage_recorded(self, data: UsageRecorded) -> dict[str, Any]:
         if self._import_usage is None:

@@ -43,6 +43,7 @@ INVOICE_ISSUED, PAYMENT_SUCCEEDED, USAGE_RECORDED, TICKET_UPDATED = (
     "ticket.updated",
 )
 OUTAGE_STARTED, OUTAGE_CLEARED = "outage.started", "outage.cleared"
+PORT_OUT_REQUESTED, SIM_ACTIVATED = "port_out.requested", "sim.activated"
 EVENT_TYPES = (
     INVOICE_ISSUED,
     PAYMENT_SUCCEEDED,
@@ -50,6 +51,8 @@ EVENT_TYPES = (
     TICKET_UPDATED,
     OUTAGE_STARTED,
     OUTAGE_CLEARED,
+    PORT_OUT_REQUESTED,
+    SIM_ACTIVATED,
 )
 OUTAGE_KINDS = ("mobile", "broadband")
 TICKET_STATUSES = ("open", "pending_customer", "resolved", "closed")
@@ -131,6 +134,23 @@ class OutageCleared:
     outage: str
 
 
+@dataclass(frozen=True, slots=True)
+class PortOutRequested:
+    """Another provider asks to take a number (the holder is told and must approve it)."""
+
+    request: str  # the gaining provider's id for the request: recorded once by it
+    msisdn: str
+    carrier: str
+
+
+@dataclass(frozen=True, slots=True)
+class SimActivated:
+    """The new SIM of an order (`sim_swap`) took over its line; the old one stops working."""
+
+    order: str  # "S-000012"
+    iccid: str | None
+
+
 EventData = (
     InvoiceIssued
     | PaymentSucceeded
@@ -138,6 +158,8 @@ EventData = (
     | TicketUpdated
     | OutageStarted
     | OutageCleared
+    | PortOutRequested
+    | SimActivated
 )
 
 
@@ -380,6 +402,24 @@ def _outage_cleared(data: Mapping[str, Any], number: NumberCheck) -> OutageClear
     return OutageCleared(_text(data, "outage", max_length=100, where="data."))
 
 
+def _port_out_requested(data: Mapping[str, Any], number: NumberCheck) -> PortOutRequested:
+    raw = _text(data, "msisdn", max_length=32, where="data.")
+    try:
+        msisdn = number(raw)
+    except ValueError:
+        raise BadEvent("data.msisdn must be the phone number of a line (E.164)") from None
+    return PortOutRequested(
+        request=_text(data, "request", max_length=100, where="data."),
+        msisdn=msisdn,
+        carrier=_text(data, "carrier", max_length=80, where="data."),
+    )
+
+
+def _sim_activated(data: Mapping[str, Any], number: NumberCheck) -> SimActivated:
+    iccid = _text(data, "iccid", max_length=22, where="data.", optional=True)
+    return SimActivated(_text(data, "order", max_length=20, where="data."), iccid or None)
+
+
 def _moment(data: Mapping[str, Any], name: str) -> datetime | None:
     """An optional ISO 8601 moment with its time zone."""
     raw = data.get(name)
@@ -411,6 +451,8 @@ _PARSERS: dict[str, Callable[[Mapping[str, Any], NumberCheck], EventData]] = {
     TICKET_UPDATED: _ticket_updated,
     OUTAGE_STARTED: _outage_started,
     OUTAGE_CLEARED: _outage_cleared,
+    PORT_OUT_REQUESTED: _port_out_requested,
+    SIM_ACTIVATED: _sim_activated,
 }
 
 
@@ -430,6 +472,10 @@ class Effects(Protocol):
     async def outage_started(self, data: OutageStarted) -> dict[str, Any]: ...
 
     async def outage_cleared(self, data: OutageCleared) -> dict[str, Any]: ...
+
+    async def port_out_requested(self, data: PortOutRequested) -> dict[str, Any]: ...
+
+    async def sim_activated(self, data: SimActivated) -> dict[str, Any]: ...
 
 
 class EventService:
@@ -485,4 +531,8 @@ class EventService:
             return await self._effects.outage_started(data)
         if isinstance(data, OutageCleared):
             return await self._effects.outage_cleared(data)
+        if isinstance(data, PortOutRequested):
+            return await self._effects.port_out_requested(data)
+        if isinstance(data, SimActivated):
+            return await self._effects.sim_activated(data)
         return await self._effects.usage_recorded(data)

@@ -104,6 +104,10 @@ class Catalog(Protocol):
         """The handler for `name`; the fallback for unknown names."""
         ...
 
+    def billing_types_of(self, name: str) -> frozenset[str] | None:
+        """The account types the menu lists the intent for (None: everyone)."""
+        ...
+
     def feature_of(self, name: str) -> Feature | None:
         """The operator feature the intent needs (None: always available)."""
         ...
@@ -205,6 +209,10 @@ class Intent:
     # The operator feature it needs: when the operator turns that off, chat neither lists nor
     # runs it (`bot.features`).
     feature: ClassVar[Feature | None] = None
+    # The account types the menu lists it for (None: every customer): a prepaid customer is
+    # not offered a spending limit, a postpaid one not a top-up. Asked for in words, it still
+    # answers (and says why it does not apply).
+    billing_types: ClassVar[frozenset[str] | None] = None
     # Steps whose answer is a secret (a PIN): decided before the message is stored, which
     # then keeps a placeholder instead of the text.
     secret_steps: ClassVar[frozenset[str]] = frozenset()

@@ -23,6 +23,8 @@ class LinkError(ValueError):
 
 LOGIN_LINK_MAX_AGE = 15 * 60  # a sign-in link from chat works for 15 minutes, once
 EMAIL_LINK_MAX_AGE = 24 * 3600
+# A "Not me" link in a security notice works for a week: a notice read late must still stop it.
+NOT_ME_LINK_MAX_AGE = 7 * 24 * 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,7 @@ class LinkSigner:
         self._invoices = URLSafeTimedSerializer(secret_key, salt="billbot.invoices")
         self._login = URLSafeTimedSerializer(secret_key, salt="billbot.sign-in")
         self._email = URLSafeTimedSerializer(secret_key, salt="billbot.email-change")
+        self._not_me = URLSafeTimedSerializer(secret_key, salt="billbot.not-me")
         self.public_url = public_url.rstrip("/")
 
     def pay_url(self, link_id: str) -> str:
@@ -83,6 +86,21 @@ class LinkSigner:
             raise LinkError("This link is not valid.")
         assert isinstance(value, list)
         return OneUseClaim(account_id=value[0], nonce=value[1], value=value[2])
+
+    def not_me_url(self, account_id: int, reference: str) -> str:
+        """The one-tap "Not me" of a security notice (`/security/not-me/…`). It may be used
+        more than once: stopping what was already stopped changes nothing."""
+        return f"{self.public_url}/security/not-me/{self._not_me.dumps([account_id, reference])}"
+
+    def not_me_claim(self, token: str, *, max_age: int = NOT_ME_LINK_MAX_AGE) -> tuple[int, str]:
+        """(account id, reference) of a "Not me" link; LinkError when forged or expired."""
+        value = self._load(self._not_me, token, max_age)
+        if not (isinstance(value, list) and len(value) == 2):
+            raise LinkError("This link is not valid.")
+        account_id, reference = value
+        if not isinstance(account_id, int) or not isinstance(reference, str):
+            raise LinkError("This link is not valid.")
+        return account_id, reference
 
     @staticmethod
     def _load(serializer: URLSafeTimedSerializer, token: str, max_age: int) -> object:

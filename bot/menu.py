@@ -33,12 +33,19 @@ _MORE_WORDS = frozenset({"more", "more options", "next", "más", "mas", "siguien
 
 def menu_entries(ctx: TurnContext) -> list[tuple[str, Messages]]:
     """(intent, label) of everything the menu lists: what the operator turned off is left out
-    (`bot.features`)."""
+    (`bot.features`), and what does not apply to the customer's kind of account."""
     return [
         (name, label)
         for name, label in ctx.registry.menu_entries
-        if ctx.allows(ctx.registry.feature_of(name))
+        if ctx.allows(ctx.registry.feature_of(name)) and _applies(ctx, name)
     ]
+
+
+def _applies(ctx: TurnContext, name: str) -> bool:
+    """Whether the intent is for this customer's kind of account (prepaid, postpaid); a
+    customer not identified yet sees everything."""
+    kinds = ctx.registry.billing_types_of(name)
+    return kinds is None or ctx.account is None or ctx.account.billing_type in kinds
 
 
 def menu_labels(ctx: TurnContext) -> list[str]:

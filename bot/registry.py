@@ -38,6 +38,11 @@ class Registry:
         """(name, label) of the intents the menu lists, in registry order."""
         return [(i.name, i.menu_label) for i in self._by_name.values() if i.menu_label]
 
+    def billing_types_of(self, name: str) -> frozenset[str] | None:
+        """The account types the menu lists intent `name` for (None: everyone)."""
+        intent = self._by_name.get(name)
+        return None if intent is None else intent.billing_types
+
     def feature_of(self, name: str) -> Feature | None:
         """The operator feature intent `name` needs (None: always available, or unknown)."""
         intent = self._by_name.get(name)

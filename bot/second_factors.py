@@ -5,6 +5,8 @@ In order of preference: the holder's own lines by SMS, the chats linked to those
 - the conversation asking, and — when it comes from a phone (SMS, WhatsApp) — every channel of
   that same number: a stolen phone must not receive the code that proves its owner;
 - a chat linked less than `FRESH_LINK` ago (linking a chat is how a thief would add one);
+- a number whose SIM changed less than `FRESH_SIM` ago, by SMS or WhatsApp (a swapped SIM is
+  how a thief receives the holder's codes);
 - lines not in service (a barred SIM receives nothing) and addresses that opted out.
 """
 
@@ -13,12 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from billing_client import Account
+from billing_client import Account, InvalidRequestError
 from bot import i18n
 from bot.flow import TurnContext
 from bot.phones import PhoneError, mask, normalize
 
 FRESH_LINK = timedelta(days=7)
+FRESH_SIM = timedelta(days=7)
 _PHONE_CHANNELS = frozenset({"sms", "whatsapp"})
 _LABELS = {
     "sms": {"en": "SMS to {where}", "es": "SMS al {where}"},
@@ -48,11 +51,11 @@ async def second_factors(ctx: TurnContext, account: Account) -> list[Destination
     found = [Destination("sms", msisdn) for msisdn in own]
     found += await _linked_chats(ctx, own)
     found.append(Destination("email", account.email))
-    asking = _asking(ctx)
+    refused = _asking(ctx) | await _fresh_sims(ctx, account)
     return [
         where
         for where in dict.fromkeys(found)
-        if where not in asking and await _usable(ctx, where)
+        if where not in refused and await _usable(ctx, where)
     ]
 
 
@@ -67,6 +70,20 @@ async def _linked_chats(ctx: TurnContext, numbers: list[str]) -> list[Destinatio
             if linked is not None and ctx.now - linked >= FRESH_LINK:
                 chats.append(Destination(channel, address))
     return chats
+
+
+async def _fresh_sims(ctx: TurnContext, account: Account) -> set[Destination]:
+    """The phone channels of numbers whose SIM changed less than `FRESH_SIM` ago."""
+    try:
+        orders = await ctx.billing.list_sim_orders(account.id)
+    except InvalidRequestError:  # a billing system that records no SIM changes
+        return set()
+    fresh = {
+        order.msisdn
+        for order in orders
+        if order.activated_at is not None and ctx.now - order.activated_at < FRESH_SIM
+    }
+    return {Destination(channel, number) for number in fresh for channel in _PHONE_CHANNELS}
 
 
 def _asking(ctx: TurnContext) -> set[Destination]:

@@ -14,6 +14,7 @@ from bot.links import LinkSigner
 from bot.operator import OperatorConfig
 from bot.payments import PaymentProvider
 from bot.payments.sandbox import SandboxProvider
+from bot.security_desk import SecurityDesk
 from bot.settings import Settings
 from bot.store.sql import Transactions
 
@@ -52,6 +53,8 @@ class Services:
     # The operator's name, contacts, branding and feature toggles (BILLBOT_OPERATOR_CONFIG).
     operator: OperatorConfig = field(default_factory=OperatorConfig)
     payments: PaymentProvider = field(default_factory=SandboxProvider)
+    # SIM activations and transfer requests from the billing system (CLI and events).
+    security: SecurityDesk | None = None
 
     async def close(self) -> None:
         """Deliver what is due (bounded: `Outbox.flush`), then release the database.

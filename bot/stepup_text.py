@@ -140,6 +140,15 @@ ACTIONS: dict[str, Messages] = {
         "en": "change your account's email address",
         "es": "cambiar el correo de tu cuenta",
     },
+    "sim_swap": {"en": "order a new SIM for {number}", "es": "pedir una SIM nueva para {number}"},
+    "port_lock_off": {
+        "en": "turn off your SIM-change and number-transfer lock",
+        "es": "quitar tu bloqueo de cambios de SIM y portabilidad",
+    },
+    "port_out": {
+        "en": "approve moving {number} to another provider",
+        "es": "aprobar llevar el {number} a otra compañía",
+    },
 }
 ANY_ACTION = {"en": "make a change to your account", "es": "hacer un cambio en tu cuenta"}
 

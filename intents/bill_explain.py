@@ -164,6 +164,7 @@ COMPARED = ("open", "overdue", "paid")  # issued bills: not void, not drafts
 
 class BillExplainIntent(Intent):
     name = "bill_explain"
+    billing_types = frozenset({"postpaid"})
     menu_label = MENU_LABEL
     training_file = TRAINING / "bill_explain.yml"
     feature = "invoices"

@@ -130,6 +130,7 @@ MAX_LIMIT = Decimal(100_000)
 
 class BillLimitIntent(Intent):
     name = "bill_limit"
+    billing_types = frozenset({"postpaid"})
     menu_label = MENU_LABEL
     training_file = TRAINING / "bill_limit.yml"
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from billing_client import Account, Line
 from bot.flow import TurnContext
+from bot.holders import verified_channels
 from bot.phones import display
 from bot.types import Option, OutboundMessage, Reply
 
@@ -38,15 +39,9 @@ async def holder_addresses(
     """(channel, address) of every channel the account holder verified, the email first:
     their own lines by SMS (not the `lost` phone) and the chats linked to their numbers (and
     to the lost one's); never the conversation asking."""
-    found = [("email", account.email)]
-    lines = await ctx.billing.list_lines(account.id)
-    own = [line.msisdn for line in lines if line.holder_name == account.name]
-    found += [("sms", msisdn) for msisdn in own if msisdn != lost]
-    if ctx.addresses is not None:
-        for msisdn in dict.fromkeys([*own, *([lost] if lost else [])]):
-            found += await ctx.addresses.addresses_of(msisdn)
+    found = await verified_channels(ctx.billing, ctx.addresses, account, skip_sms=lost)
     asking = (ctx.message.channel, ctx.message.sender)
-    return [where for where in dict.fromkeys(found) if where != asking]
+    return [where for where in found if where != asking]
 
 
 async def tell_other_channels(ctx: TurnContext, text: str, *, kind: str, key: str) -> None:

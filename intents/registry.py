@@ -15,12 +15,15 @@ from intents.diagnostics import DiagnosticsIntent
 from intents.help import HelpIntent
 from intents.invoice import InvoiceIntent
 from intents.link_account import LinkAccountIntent, UnlinkAccountIntent
+from intents.not_me import NotMeIntent
 from intents.open_ticket import OpenTicketIntent
 from intents.out_of_scope import OutOfScopeIntent
 from intents.pay_bill import PayBillIntent
 from intents.payment_history import PaymentHistoryIntent
 from intents.pin_reset import PinResetIntent
 from intents.plan_change import PlanChangeIntent
+from intents.port_lock import PortLockIntent
+from intents.sim_swap import SimSwapIntent
 from intents.ticket_status import TicketStatusIntent
 from intents.top_up import TopUpIntent
 from intents.unbar_sim import UnbarSimIntent
@@ -51,8 +54,11 @@ def default_registry() -> Registry:
             LinkAccountIntent(),
             UnlinkAccountIntent(),
             ContinueServiceIntent(),
+            NotMeIntent(),
             PinResetIntent(),
             UpdateContactIntent(),
+            SimSwapIntent(),
+            PortLockIntent(),
             DiagnosticsIntent(),
             AppointmentIntent(),
             HelpIntent(),

@@ -105,6 +105,7 @@ _NUMBER = re.compile(r"(?<![\d.,])(\d{1,4}(?:[.,]\d{1,2})?)(?![\d%])")
 
 class TopUpIntent(Intent):
     name = "top_up"
+    billing_types = frozenset({"prepaid"})
     menu_label = MENU_LABEL
     training_file = TRAINING / "top_up.yml"
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import uuid
 
-from billing_client import InvalidRequestError, Line, Ticket
+from billing_client import InvalidRequestError, Line
 from bot import stepup
 from bot.flow import Intent, TurnContext
 from bot.phones import display
 from bot.types import Option, Reply
 from intents.common import TRAINING, answer_is_yes, line_label, tell_other_channels, yes_no
+from intents.replacement import replacement_text, replacement_ticket
+from intents.security_common import line_of
 
 NONE_BARRED = {
     "en": "None of your lines is blocked, so there's nothing to unblock.",
@@ -37,20 +39,6 @@ LOST = {
     "es": "La SIM de {line} se bloqueó por pérdida o robo ({reference}), así que sigue "
     "bloqueada por tu seguridad: quien la tenga podría usar tu línea. Puedo pedir a nuestro "
     "equipo una SIM nueva con el mismo número. ¿Lo hago?",
-}
-REPLACEMENT = {
-    "en": "Done: ticket {ticket} asks our team for a replacement SIM for {number}. They will "
-    "check your identity and arrange it; the old SIM stays blocked. Found the phone? Tell "
-    "them when they contact you.",
-    "es": "Hecho: la incidencia {ticket} pide a nuestro equipo una SIM nueva para {number}. "
-    "Comprobarán tu identidad y la prepararán; la SIM antigua sigue bloqueada. ¿Has "
-    "encontrado el teléfono? Díselo cuando te contacten.",
-}
-REPLACEMENT_ASKED = {
-    "en": "You've already asked for a replacement SIM for {number}: ticket {ticket}. Our team "
-    "will contact you.",
-    "es": "Ya has pedido una SIM nueva para {number}: incidencia {ticket}. Nuestro equipo te "
-    "contactará.",
 }
 NO_REPLACEMENT = {
     "en": "OK. The SIM for {number} stays blocked.",
@@ -99,7 +87,7 @@ class UnbarSimIntent(Intent):
         assert ctx.account is not None  # strangers are routed to the fallback
         lines = await ctx.billing.list_lines(ctx.account.id)
         barred = [line for line in lines if line.status == "barred"]
-        named = _line_named(ctx, lines)
+        named = line_of(ctx, lines)
         if named is not None and named.status != "barred":
             return [ctx.reply(ctx.say(NOT_BARRED, number=display(named.msisdn)))]
         if not barred:
@@ -131,7 +119,7 @@ class UnbarSimIntent(Intent):
     # --- steps --------------------------------------------------------------------------------
     async def _on_line(self, ctx: TurnContext) -> list[Reply]:
         barred = await _barred_lines(ctx)
-        line = _line_named(ctx, barred)
+        line = line_of(ctx, barred)
         if line is None:
             return [_choose_line(ctx, barred)]
         return await self._line_chosen(ctx, line)
@@ -165,10 +153,11 @@ class UnbarSimIntent(Intent):
         if not answer:
             ctx.state.finish()
             return [ctx.reply(ctx.say(NO_REPLACEMENT, number=number))]
-        ticket = await _replacement_ticket(ctx)
+        slots = ctx.state.slots
+        msisdn = str(slots["msisdn"])
+        ticket = await replacement_ticket(ctx, int(slots["line_id"]), msisdn, str(slots["bar"]))
         ctx.state.finish()
-        text = REPLACEMENT if ticket.created else REPLACEMENT_ASKED
-        return [ctx.reply(ctx.say(text, ticket=ticket.reference, number=number))]
+        return [ctx.reply(replacement_text(ctx, ticket, msisdn))]
 
     async def _confirm(self, ctx: TurnContext, prefix: str = "") -> Reply:
         slots = ctx.state.slots
@@ -209,25 +198,6 @@ class UnbarSimIntent(Intent):
         return [ctx.reply(ctx.say(DONE, number=number, reference=result.reference))]
 
 
-async def _replacement_ticket(ctx: TurnContext) -> Ticket:
-    """One ticket per bar, however often the customer asks."""
-    assert ctx.account is not None
-    slots = ctx.state.slots
-    return await ctx.billing.create_ticket(
-        ctx.account.id,
-        subject=f"Replacement SIM for {slots['msisdn']}",
-        description=(
-            f"The SIM for {slots['msisdn']} is barred as lost or stolen ({slots['bar']}). The "
-            "customer asked in chat for a replacement SIM. Their identity was not checked in "
-            "chat: check it before issuing a SIM. If they found the phone, the same checks "
-            "apply before the bar is lifted."
-        ),
-        channel=ctx.message.channel,
-        idempotency_key=f"replacement_sim:{slots['line_id']}:{slots['bar']}",
-        now=ctx.now,
-    )
-
-
 async def _tell_holder(ctx: TurnContext, number: str, reference: str) -> None:
     """Every other verified channel of the holder hears of it at once ("Not you? Call …")."""
     text = ctx.say(
@@ -253,14 +223,3 @@ def _label(slots: dict[str, object]) -> str:
 def _choose_line(ctx: TurnContext, lines: list[Line]) -> Reply:
     options = [Option(line_label(line), f"line:{line.id}") for line in lines]
     return ctx.reply(ctx.say(WHICH_LINE), *options)
-
-
-def _line_named(ctx: TurnContext, lines: list[Line]) -> Line | None:
-    """The line picked by option value or by a phone number in the message."""
-    for line in lines:
-        if ctx.text == f"line:{line.id}":
-            return line
-    phone = ctx.parse.entity("phone")
-    if phone is None:
-        return None
-    return next((line for line in lines if line.msisdn == phone.value), None)

@@ -93,6 +93,14 @@ TEXTS: dict[str, Messages] = {
         "es": "Este enlace de acceso funciona una vez, durante 15 minutos.",
     },
     "link_continue": {"en": "Continue", "es": "Continuar"},
+    "not_me_title": {"en": "This wasn't me", "es": "No he sido yo"},
+    "not_me_intro": {
+        "en": "If you did not ask for {reference}, press the button: we stop it, lock SIM changes "
+        "and number transfers on your account, and our fraud team calls you.",
+        "es": "Si no has pedido {reference}, pulsa el botón: lo paramos, bloqueamos los cambios "
+        "de SIM y la portabilidad de tu cuenta, y nuestro equipo de fraude te llama.",
+    },
+    "not_me_button": {"en": "Stop it: this wasn't me", "es": "Pararlo: no he sido yo"},
     "link_used": {
         "en": "This sign-in link was already used or has expired. Sign in with a code, or "
         "text “open my account” for a new link.",

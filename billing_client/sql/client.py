@@ -23,6 +23,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import joinedload, selectinload
 
+from billing_client import security_types as sec
 from billing_client import types as dto
 from billing_client.errors import (
     BillingUnavailableError,
@@ -42,6 +43,7 @@ from billing_client.sql import (
     plans,
     portal,
     reads,
+    sim_security,
     topups,
 )
 from billing_client.sql.audit import audit
@@ -354,6 +356,87 @@ class SqlBillingClient(BillingClient):
             # A concurrent scan barred these lines first (the cap bar's key or the one
             # active bar per line): nothing more to bar.
             return dto.CapBarResult(await self.get_bill_limit(account_id, now=now))
+
+    # --- SIM changes, transfers and their lock (the rules are in `sim_security`) ---------------
+    async def security_lock(self, account_id: int) -> sec.SecurityLock:
+        async with self._reading() as session:
+            await _account(session, account_id)
+            return await sim_security.lock_of(session, account_id)
+
+    async def set_security_lock(
+        self, account_id: int, locked: bool, *, actor: str, now: datetime
+    ) -> sec.SecurityLock:
+        async with self._writing() as session:
+            return await sim_security.set_lock(session, account_id, locked, actor=actor, now=now)
+
+    async def order_sim(
+        self, line_id: int, kind: sec.SimKind, *, idempotency_key: str, actor: str, now: datetime
+    ) -> sec.SimOrder:
+        order = partial(sim_security.order_sim, line_id=line_id, kind=kind, actor=actor, now=now)
+        try:
+            async with self._writing() as session:
+                return await order(session, key=idempotency_key)
+        except sa_exc.IntegrityError:  # a concurrent copy (or another order) committed first
+            async with self._writing() as session:
+                return await order(session, key=idempotency_key)
+
+    async def activate_sim(
+        self, reference: str, *, iccid: str | None, actor: str, now: datetime
+    ) -> sec.SimOrder:
+        try:
+            async with self._writing() as session:
+                return await sim_security.activate_sim(
+                    session, reference, iccid=iccid, actor=actor, now=now
+                )
+        except sa_exc.IntegrityError:  # the ICCID is another line's
+            raise InvalidRequestError("that ICCID belongs to another SIM") from None
+
+    async def cancel_sim_order(
+        self, reference: str, *, reason: str, actor: str, now: datetime
+    ) -> sec.SimOrder:
+        async with self._writing() as session:
+            return await sim_security.cancel_sim(
+                session, reference, reason=reason, actor=actor, now=now
+            )
+
+    async def list_sim_orders(self, account_id: int) -> list[sec.SimOrder]:
+        async with self._reading() as session:
+            return await sim_security.sim_orders(session, account_id)
+
+    async def request_port_out(
+        self, msisdn: str, carrier: str, *, source_id: str, actor: str, now: datetime
+    ) -> sec.PortOut:
+        request = partial(
+            sim_security.request_port_out, msisdn=msisdn, carrier=carrier, actor=actor, now=now
+        )
+        try:
+            async with self._writing() as session:
+                return await request(session, source_id=source_id)
+        except sa_exc.IntegrityError:  # the same source id, committed at the same moment
+            async with self._writing() as session:
+                return await request(session, source_id=source_id)
+
+    async def decide_port_out(
+        self,
+        reference: str,
+        status: sec.PortOutStatus,
+        *,
+        reason: str = "",
+        actor: str,
+        now: datetime,
+    ) -> sec.PortOut:
+        async with self._writing() as session:
+            return await sim_security.decide_port_out(
+                session, reference, status, reason=reason, actor=actor, now=now
+            )
+
+    async def list_port_outs(
+        self, *, account_id: int | None = None, open_only: bool = False
+    ) -> list[sec.PortOut]:
+        async with self._reading() as session:
+            return await sim_security.port_outs(
+                session, account_id=account_id, open_only=open_only
+            )
 
     # --- plans, add-ons and prepaid top-ups (plans.py, add_ons.py, topups.py) ----------------
     async def plan_options(

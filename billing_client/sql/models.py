@@ -779,6 +779,83 @@ class Appointment(Base):
         return reference("V", self.id)
 
 
+class SecurityLock(Base):
+    """The account's SIM-change and transfer lock, turned on and off by the holder. No row
+    means unlocked (a new table rather than a column: see migration 0015 on `accounts`)."""
+
+    __tablename__ = "security_locks"
+
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    changed_at: Mapped[datetime]
+    changed_by: Mapped[str] = mapped_column(String(80))
+
+
+class SimOrder(Base):
+    """A replacement SIM or eSIM for a line; reference "S-" + zero-padded id. At most one
+    open order per line (a partial unique index), and the key makes a replay a no-op."""
+
+    __tablename__ = "sim_orders"
+    __table_args__ = (
+        CheckConstraint("kind IN ('sim', 'esim')", name="kind"),
+        CheckConstraint("status IN ('ordered', 'active', 'cancelled')", name="status"),
+        Index(
+            "uq_sim_orders_open_line",
+            "line_id",
+            unique=True,
+            sqlite_where=text("status = 'ordered'"),
+            postgresql_where=text("status = 'ordered'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = _fk("accounts.id")
+    line_id: Mapped[int] = _fk("lines.id")
+    kind: Mapped[str] = mapped_column(String(4))
+    status: Mapped[str] = mapped_column(String(10), default="ordered")
+    old_iccid: Mapped[str] = mapped_column(String(22))
+    new_iccid: Mapped[str | None] = mapped_column(String(22))
+    requested_by: Mapped[str] = mapped_column(String(80))
+    idempotency_key: Mapped[str] = mapped_column(String(160), unique=True)
+    ordered_at: Mapped[datetime]
+    activated_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    reason: Mapped[str] = mapped_column(String(200), default="")
+
+    @property
+    def reference(self) -> str:
+        return reference("S", self.id)
+
+
+class PortOutRequest(Base):
+    """Another provider's request to take a number; reference "PO-" + zero-padded id. Unique
+    on `source_id` (the gaining provider's or the event's id) so a replay adds nothing."""
+
+    __tablename__ = "port_out_requests"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'approved', 'refused', 'cancelled', 'completed')",
+            name="status",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = _fk("accounts.id")
+    line_id: Mapped[int] = _fk("lines.id")
+    carrier: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    source_id: Mapped[str] = mapped_column(String(160), unique=True)
+    requested_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    reason: Mapped[str] = mapped_column(String(200), default="")
+
+    @property
+    def reference(self) -> str:
+        return reference("PO", self.id)
+
+
 # --- DTOs from anything with the columns' attributes: a model instance or a result row ---------
 class AccountColumns(Protocol):
     @property

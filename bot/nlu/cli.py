@@ -1,4 +1,5 @@
-"""`billbot nlu parse|predict|eval`: try the classifier, batch-predict, and score it.
+"""`billbot nlu parse|predict|eval|cv`: try the classifier, batch-predict, score it, and
+cross-validate it on its own training data.
 
 The model comes from the composition root (`bot.bootstrap.build_nlu`), so its labels are the
 intent registry's names; `eval` accepts only those labels.
@@ -12,18 +13,30 @@ import json
 import sys
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import Any, Protocol, TextIO, TypeVar
 
-from bot.nlu.evaluate import evaluate
+from bot.nlu.crossval import DEFAULT_FOLDS, SEED, cross_validate
+from bot.nlu.evaluate import WORST_MISTAKES, EvalReport, Labelled, Prediction, predict, score
+from bot.nlu.latency import Latency, measure_latency, timed
 from bot.nlu.model import NluModel
+from bot.nlu.report import format_latency, format_thresholds
+from bot.nlu.thresholds import DEFAULT_THRESHOLDS, sweep
 from bot.nlu.types import ParseResult
 from bot.settings import Settings, SettingsError
 
 OK, FAILURE, BAD_INPUT = 0, 1, 2
 Command = Callable[[argparse.Namespace], int]
-Row = tuple[int, str, str]  # (line number, text, label)
+Row = tuple[int, Labelled]  # (line number, the labelled text)
 ParserT = TypeVar("ParserT", bound=argparse.ArgumentParser)
+
+
+class ModelBuilder(Protocol):
+    """Builds the model from settings, optionally from another training folder: in billbot
+    `bot.bootstrap.build_nlu`; tests pass one that trains once per test run."""
+
+    def __call__(self, settings: Settings, *, data: Path | None) -> NluModel: ...
 
 
 class CliError(Exception):
@@ -34,12 +47,16 @@ class CliError(Exception):
         self.code = code
 
 
-def register(subparsers: argparse._SubParsersAction[ParserT]) -> None:
+def register(
+    subparsers: argparse._SubParsersAction[ParserT], *, build: ModelBuilder | None = None
+) -> None:
     """Add `nlu` and its subcommands; each sets `func(args) -> exit code`.
 
     The subcommands use the caller's parser class, so usage errors look like the rest of the CLI.
+    `build` makes the model (default: `bot.bootstrap.build_nlu`, imported when first needed).
     """
     nlu = subparsers.add_parser("nlu", help="try, batch-run and score the intent classifier")
+    nlu.set_defaults(build_model=build)
     commands = nlu.add_subparsers(
         dest="nlu_command", metavar="COMMAND", required=True, parser_class=type(nlu)
     )
@@ -58,7 +75,28 @@ def register(subparsers: argparse._SubParsersAction[ParserT]) -> None:
     score.add_argument("file", metavar="FILE.jsonl", type=Path)
     score.add_argument("--json", action="store_true", help="print JSON")
     score.add_argument("--min-accuracy", type=float, help="exit 1 when accuracy is lower")
+    score.add_argument(
+        "--worst",
+        type=int,
+        default=WORST_MISTAKES,
+        metavar="N",
+        help=f"show the N most confident mistakes (default {WORST_MISTAKES})",
+    )
+    score.add_argument(
+        "--thresholds",
+        action="store_true",
+        help="also score out-of-scope thresholds 0.20-0.80, to choose one",
+    )
     score.set_defaults(func=_guarded(run_eval))
+    cv = commands.add_parser(
+        "cv",
+        parents=[model_options],
+        help="stratified k-fold cross-validation on the training data",
+    )
+    cv.add_argument("--folds", type=int, default=DEFAULT_FOLDS, help="default %(default)s")
+    cv.add_argument("--seed", type=int, default=SEED, help="shuffle seed (default %(default)s)")
+    cv.add_argument("--json", action="store_true", help="print JSON")
+    cv.set_defaults(func=_guarded(run_cv))
 
 
 def _model_options(parser_class: type[ParserT]) -> ParserT:
@@ -87,13 +125,13 @@ def _guarded(command: Command) -> Command:
 
 
 def run_parse(args: argparse.Namespace) -> int:
-    result = _model(args).parse(args.text)
+    result = _model(args)[0].parse(args.text)
     print(json.dumps(parse_as_dict(result), ensure_ascii=False) if args.json else _text(result))
     return OK
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    model, failed = _model(args), False
+    model, failed = _model(args)[0], False
     for number, line in _lines(sys.stdin):
         try:
             text = _field(_json_object(line), "text")
@@ -108,20 +146,68 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def run_eval(args: argparse.Namespace) -> int:
+    if args.worst < 0:
+        raise CliError(f"--worst must be 0 or more, not {args.worst}")
     rows = _read_rows(args.file)  # a bad file fails before the model is trained
-    model = _model(args)
-    report = evaluate(model, _known_labels(args.file, rows, model.labels))
-    print(json.dumps(report.as_dict(), ensure_ascii=False) if args.json else report.format_text())
+    model, startup = _model(args)
+    predictions = predict(model, _known_labels(args.file, rows, model.labels))
+    report = score(predictions, model.labels)
+    latency = measure_latency(
+        model.classify, [p.text for p in predictions], startup_seconds=startup
+    )
+    print(_eval_output(args, model, report, latency, predictions))
     if args.min_accuracy is not None and report.accuracy < args.min_accuracy:
         message = f"accuracy {report.accuracy:.3f} is below --min-accuracy {args.min_accuracy}"
         raise CliError(message, FAILURE)
     return OK
 
 
+def _eval_output(
+    args: argparse.Namespace,
+    model: NluModel,
+    report: EvalReport,
+    latency: Latency,
+    predictions: list[Prediction],
+) -> str:
+    """The report, timings and (with --thresholds) the threshold table, as text or JSON."""
+    rows = None
+    if args.thresholds:  # the model's own threshold is always among them, for comparison
+        thresholds = sorted({*DEFAULT_THRESHOLDS, model.threshold})
+        rows = sweep(predictions, model.labels, thresholds)
+    if args.json:
+        data = {**report.as_dict(worst=args.worst), "latency": latency.as_dict()}
+        data["threshold"] = model.threshold
+        if rows is not None:
+            data["thresholds"] = [row.as_dict() for row in rows]
+        return json.dumps(data, ensure_ascii=False)
+    parts = [report.format_text(worst=args.worst), format_latency(latency)]
+    if rows is not None:
+        parts.append(format_thresholds(rows, current=model.threshold))
+    return "\n\n".join(parts)
+
+
+def run_cv(args: argparse.Namespace) -> int:
+    if args.folds < 2:
+        raise CliError(f"--folds must be at least 2, not {args.folds}")
+    model = _model(args)[0]  # the examples and settings it was trained with are the ones folded
+    train = partial(
+        NluModel.train,
+        labels=model.labels,
+        threshold=model.threshold,
+        default_region=model.default_region,
+    )
+    try:
+        result = cross_validate(model.examples, train, folds=args.folds, seed=args.seed)
+    except ValueError as exc:  # too many folds, or a fold left with a single intent
+        raise CliError(str(exc)) from None
+    print(json.dumps(result.as_dict(), ensure_ascii=False) if args.json else result.format_text())
+    return OK
+
+
 def read_labelled(path: Path, labels: Collection[str]) -> list[tuple[str, str]]:
     """(text, label) pairs from a JSON-lines file; CliError naming the line when one is bad
     or its label is not among `labels` (a model's labels)."""
-    return _known_labels(path, _read_rows(path), labels)
+    return [(row.text, row.label) for row in _known_labels(path, _read_rows(path), labels)]
 
 
 def _read_rows(path: Path) -> list[Row]:
@@ -139,19 +225,25 @@ def _read_rows(path: Path) -> list[Row]:
 
 
 def _labelled(number: int, line: str, path: Path) -> Row:
+    """One line; an "also" (a second intent in the message) is kept when it is a string and
+    otherwise ignored: it is never scored, so it never fails a file."""
     try:
         row = _json_object(line)
-        return number, _field(row, "text"), _field(row, "label")
+        also = row.get("also")
+        labelled = Labelled(
+            _field(row, "text"), _field(row, "label"), also if isinstance(also, str) else None
+        )
+        return number, labelled
     except CliError as exc:
         raise CliError(f"{path}:{number}: {exc}") from None
 
 
-def _known_labels(path: Path, rows: list[Row], labels: Collection[str]) -> list[tuple[str, str]]:
-    for number, _, label in rows:
-        if label not in labels:
+def _known_labels(path: Path, rows: list[Row], labels: Collection[str]) -> list[Labelled]:
+    for number, row in rows:
+        if row.label not in labels:
             known = ", ".join(labels)
-            raise CliError(f"{path}:{number}: unknown label {label!r} (known: {known})")
-    return [(text, label) for _, text, label in rows]
+            raise CliError(f"{path}:{number}: unknown label {row.label!r} (known: {known})")
+    return [row for _, row in rows]
 
 
 def _lines(stream: TextIO) -> Iterator[tuple[int, str]]:
@@ -176,8 +268,10 @@ def _field(row: dict[str, Any], name: str) -> str:
     return value
 
 
-def _model(args: argparse.Namespace) -> NluModel:
-    """The composition root's model, with --threshold and --region over the settings."""
+def _model(args: argparse.Namespace) -> tuple[NluModel, float]:
+    """The composition root's model, with --threshold and --region over the settings, and the
+    seconds building it took (what start-up spends on the NLU: scikit-learn's import when it
+    is the first model of the process, and training)."""
     settings = Settings()  # both given on the command line: the environment is not consulted
     if args.threshold is None or args.region is None:
         try:
@@ -190,12 +284,17 @@ def _model(args: argparse.Namespace) -> NluModel:
         settings = replace(settings, default_region=args.region.upper())
     if not 0.0 <= settings.nlu_threshold <= 1.0:
         raise CliError(f"--threshold must be between 0 and 1, not {settings.nlu_threshold}")
+    build = args.build_model or _build_nlu()
     try:
-        from bot.bootstrap import build_nlu  # at use: building the parser stays quick
-
-        return build_nlu(settings, data=args.data)
+        return timed(lambda: build(settings, data=args.data))
     except ValueError as exc:  # the training data is malformed or names an unknown intent
         raise CliError(str(exc), BAD_INPUT if args.data else FAILURE) from None
+
+
+def _build_nlu() -> ModelBuilder:
+    from bot.bootstrap import build_nlu  # at use: building the parser stays quick
+
+    return build_nlu
 
 
 def parse_as_dict(result: ParseResult) -> dict[str, Any]:
@@ -206,17 +305,22 @@ def parse_as_dict(result: ParseResult) -> dict[str, Any]:
         "confidence": round(result.confidence, 4),
         "entities": [{"kind": e.kind, "value": e.value, "text": e.text} for e in result.entities],
         "ranking": [{"intent": i, "confidence": round(c, 4)} for i, c in result.ranking],
+        "did_you_mean": [
+            {"intent": i, "confidence": round(c, 4)} for i, c in result.did_you_mean() or ()
+        ],
     }
 
 
 def _text(result: ParseResult) -> str:
     entities = ", ".join(f"{e.kind}={e.value} ({e.text!r})" for e in result.entities) or "-"
     ranking = ", ".join(f"{intent} {score:.2f}" for intent, score in result.ranking[:3])
+    close = " or ".join(f"{intent} {score:.2f}" for intent, score in result.did_you_mean() or ())
     return "\n".join(
         [
             f"intent      {result.intent}",
             f"confidence  {result.confidence:.2f}",
             f"entities    {entities}",
             f"ranking     {ranking}",
+            f"close call  {close or '-'}",
         ]
     )

@@ -43,6 +43,14 @@ CACHED_TEXTS = 4096  # remembered parses of short digit-free texts
 CACHED_TEXT_CHARS = 80
 
 
+def decide(ranking: Sequence[tuple[str, float]], threshold: float) -> str:
+    """The answer for a ranking (best first): its best intent when that is confident enough,
+    else out of scope. `evaluate`'s threshold sweep calls this too, so it scores the very rule
+    `parse` applies."""
+    best, confidence = ranking[0]
+    return best if confidence >= threshold else OUT_OF_SCOPE
+
+
 def prepare(text: str) -> str:
     """The form the classifier reads: normalised, then doubled letters folded."""
     return fold_repeats(normalize(text))
@@ -60,8 +68,11 @@ class NluModel:
         spelling: SpellFixer,
         threshold: float,
         default_region: str,
+        examples: Sequence[tuple[str, str]] = (),
     ) -> None:
         self.labels: tuple[str, ...] = tuple(labels)
+        # What it learnt from, as given: cross-validation retrains on folds of exactly these.
+        self.examples: tuple[tuple[str, str], ...] = tuple(examples)
         self._featurizer = featurizer
         self._classifier = classifier
         self._spelling = spelling
@@ -101,6 +112,7 @@ class NluModel:
             spelling=spelling,
             threshold=threshold,
             default_region=default_region,
+            examples=examples,
         )
 
     @classmethod
@@ -176,9 +188,7 @@ class NluModel:
         if not any(word.isalpha() and word in self._spelling for word in words):
             return ParseResult(text, OUT_OF_SCOPE, 0.0, entities, ((OUT_OF_SCOPE, 0.0),))
         ranking = self._rank(" ".join(words))
-        best, confidence = ranking[0]
-        intent = best if confidence >= self.threshold else OUT_OF_SCOPE
-        return ParseResult(text, intent, confidence, entities, ranking)
+        return ParseResult(text, decide(ranking, self.threshold), ranking[0][1], entities, ranking)
 
     def _rank(self, prepared: str) -> tuple[tuple[str, float], ...]:
         pairs = zip(self._classes, self._probabilities(prepared), strict=True)

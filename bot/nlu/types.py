@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 OUT_OF_SCOPE = "out_of_scope"  # the answer below the confidence threshold (DESIGN.md §3)
+# Two best intents this close are worth a "did you mean A or B?" (chosen on the held-out set,
+# docs/nlu.md: wider asks more often than it rescues a mistake).
+CLOSE_CALL_MARGIN = 0.10
 ENTITY_KINDS: tuple[str, ...] = ("phone", "amount", "yes_no", "option")
 
 
@@ -37,3 +40,20 @@ class ParseResult:
     def entity(self, kind: str) -> Entity | None:
         """The first entity of `kind`, or None."""
         return next((e for e in self.entities if e.kind == kind), None)
+
+    def did_you_mean(
+        self, margin: float = CLOSE_CALL_MARGIN
+    ) -> tuple[tuple[str, float], tuple[str, float]] | None:
+        """The two best intents, with their confidences, when both are in scope and at most
+        `margin` apart; otherwise None.
+
+        On such a close call asking "did you mean A or B?" beats guessing one (or, below the
+        threshold, giving up): the right intent is one of the two far more often than it is
+        the first. Out of scope is never offered as a choice.
+        """
+        if len(self.ranking) < 2:
+            return None
+        first, second = self.ranking[0], self.ranking[1]
+        if OUT_OF_SCOPE in (first[0], second[0]) or first[1] - second[1] > margin:
+            return None
+        return first, second

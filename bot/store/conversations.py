@@ -12,9 +12,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, Table, bindparam, or_, select, update
 
+from bot import suspended
 from bot.flow import FlowState
 from bot.store.models import Conversation
 from bot.store.sql import dialect_inserts
+from bot.suspended import SuspendedFlow
 
 ConversationKey = tuple[str, str]  # (channel, sender)
 _TABLE: Table = Conversation.__table__  # type: ignore[assignment]
@@ -75,6 +77,8 @@ class ConversationState:
     # The number the address is linked to (`bot_links`), when the claim looked it up.
     linked_phone: str | None = None
     linked_checked: bool = False
+    # Flows set aside by a topic switch, oldest first (`bot.suspended`); stored in the slots.
+    suspended: list[SuspendedFlow] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +163,8 @@ def save_values(current: ConversationState, token: str, now: datetime) -> dict[s
     """The parameters of `SAVE`: the turn's state, and the lease it held."""
     state = current.state
     slots = {**state.slots, "_history": list(state.history)} if state.active else {}
+    if current.suspended:  # kept even when no flow is active: that is when they are resumed
+        slots[suspended.KEY] = suspended.dump(current.suspended)
     return {
         "c_id": current.row_id,
         "c_token": token,
@@ -211,13 +217,17 @@ def _holder(connection: Connection, key: ConversationKey) -> BusyConversation:
 
 
 def state_of(row: Row[Any], now: datetime, idle_timeout: timedelta) -> ConversationState:
+    """The stored state, or a fresh one when the conversation was idle too long: the active
+    flow and the suspended ones expire together."""
     if now - aware(row.updated_at) > idle_timeout:
         expired = row.flow is not None
         return ConversationState(FlowState(), row.account_id, [], expired, row.id)
     slots = dict(row.slots or {})
     history = list(slots.pop("_history", []))
+    stack = suspended.load(slots.pop(suspended.KEY, None))
     state = FlowState(row.flow, row.step, slots, history)
-    return ConversationState(state, row.account_id, list(row.options or []), False, row.id)
+    options = list(row.options or [])
+    return ConversationState(state, row.account_id, options, False, row.id, suspended=stack)
 
 
 def aware(moment: datetime) -> datetime:

@@ -18,7 +18,11 @@ from tests.support_fakes import MARIA_ID, SAM_ID, Talk
 
 SAM = FakeBillingClient().accounts[SAM_ID]
 MARIA = FakeBillingClient().accounts[MARIA_ID]
-LISTED = [f"intent:{name}" for name, _ in default_registry().menu_entries]
+LISTED = [  # what a postpaid customer (Sam) is offered: a top-up is for prepaid accounts
+    f"intent:{name}"
+    for name, _ in default_registry().menu_entries
+    if default_registry().billing_types_of(name) in (None, frozenset({"postpaid"}))
+]
 
 
 @pytest.fixture
@@ -150,3 +154,15 @@ async def test_what_the_operator_switched_off_is_on_no_page() -> None:
 )
 def test_asked_page(text: str, offered: list[str], page: int | None) -> None:
     assert asked_page(text, offered) == page
+
+
+async def test_the_menu_offers_what_fits_the_kind_of_account() -> None:
+    async def listed(talk: Talk) -> set[str]:
+        return {value for page in await _every_page(talk) for value in page}
+
+    sam, maria = await listed(Talk(SAM)), await listed(Talk(MARIA))
+
+    assert "intent:top_up" in maria and "intent:top_up" not in sam
+    assert "intent:bill_limit" in sam and "intent:bill_limit" not in maria
+    assert "intent:bill_explain" in sam and "intent:bill_explain" not in maria
+    assert {"intent:balance", "intent:bar_sim", "intent:sim_swap"} <= sam & maria
