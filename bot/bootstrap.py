@@ -53,7 +53,7 @@ from bot.routing import Router
 from bot.security_desk import SecurityDesk
 from bot.security_notices import SecurityNotices
 from bot.services import Services
-from bot.settings import Settings, SettingsError, check_secret
+from bot.settings import Settings, SettingsError, check_secret, nlu_cache_folder
 from bot.startup import database_unavailable, safe_url
 from bot.store.demo import reset_bot_state
 from bot.store.events import EventStore
@@ -203,7 +203,12 @@ def build_nlu(settings: Settings, *, data: Path | None = None) -> NluModel:
     registry = default_registry()
     threshold, region = settings.nlu_threshold, settings.default_region
     if data is None:
-        return NluModel.from_registry(registry, threshold=threshold, default_region=region)
+        return NluModel.from_registry(
+            registry,
+            threshold=threshold,
+            default_region=region,
+            cache_dir=nlu_cache_folder(settings.nlu_cache),
+        )
     return NluModel.from_directory(
         data, labels=registry.names, threshold=threshold, default_region=region
     )
@@ -239,8 +244,8 @@ def build_engine(
         outgoing=outbox,
         lease=timedelta(seconds=settings.turn_lease_seconds),
     )
-    engine = DemoCodeEngine if settings.demo else ConversationEngine
-    return engine(
+    engine_type = DemoCodeEngine if settings.demo else ConversationEngine
+    return engine_type(
         billing=billing,
         nlu=nlu,
         router=router,

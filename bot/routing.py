@@ -12,7 +12,7 @@ import re
 from dataclasses import replace
 from datetime import timedelta
 
-from bot import suspended, topic_switch
+from bot import clarify, suspended, topic_switch
 from bot.features import unavailable_text
 from bot.flow import FlowState, Intent, TurnContext
 from bot.menu import asked_page, menu
@@ -25,6 +25,7 @@ from bot.types import Reply
 
 # Switching intents in the middle of a flow needs a confident, different intent.
 SWITCH_CONFIDENCE = 0.7
+DID_YOU_MEAN = "did_you_mean"  # what a turn that asked "did you mean A or B?" is recorded as
 
 _MENU = re.compile(r"^(menu|men[uú]|main menu|start over|restart|inicio)$")
 # "help" alone: what billbot can do, the operator's contacts and how to reach a person.
@@ -149,7 +150,19 @@ class Router:
                 return await self._continue(ctx)
             _suspend(ctx, conv)
         conv.state.finish()
-        return await self._start(ctx, ctx.parse.intent)
+        return await self._new_request(ctx, conv)
+
+    async def _new_request(self, ctx: TurnContext, conv: ConversationState) -> Routed:
+        """A request read by the recogniser: "did you mean?" on a close call; a second
+        request in the message waits its turn (`bot.clarify`)."""
+        asked = clarify.close_call(ctx)
+        if asked is not None:
+            return [asked], DID_YOU_MEAN
+        replies, name = await self._start(ctx, ctx.parse.intent)
+        queued = clarify.queued_request(ctx, name or "")
+        if queued is not None:
+            conv.suspended = suspended.push(conv.suspended, queued)
+        return replies, name
 
     async def _continue(self, ctx: TurnContext) -> Routed:
         """The active flow takes the message."""
@@ -252,6 +265,9 @@ class Router:
         conv.suspended = suspended.without(conv.suspended, frame.flow)
         if conv.state.active:
             _suspend(ctx, conv)
+        if frame.queued:  # the message's second request: asked for, never started
+            replies, _ = await self._start(ctx, frame.flow)
+            return replies
         frame.restore(conv.state)
         intent = self._registry.get(frame.flow)
         if not ctx.allows(intent.feature):  # switched off while it was set aside

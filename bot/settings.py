@@ -60,6 +60,16 @@ def default_database_url(
     return f"sqlite:///{path}"
 
 
+def nlu_cache_folder(setting: str, *, package_dir: Path = _PACKAGE_DIR) -> Path | None:
+    """Where the fitted intent model is stored (`BILLBOT_NLU_CACHE`): None when "off"."""
+    if setting.lower() == "off":
+        return None
+    if setting:
+        return Path(setting).expanduser()
+    database = Path(default_database_url(package_dir=package_dir).removeprefix("sqlite:///"))
+    return database.parent / "nlu"
+
+
 def normalize_database_url(url: str) -> str:
     """Check that billbot can use `url` and spell it canonically (`postgres://` → `postgresql://`).
 
@@ -92,6 +102,9 @@ class Settings:
     conversation_idle_seconds: int = 15 * 60
     delivery: str = "sandbox"  # "sandbox" records outbound messages without sending them
     nlu_threshold: float = 0.40
+    # Where the fitted intent model is kept between start-ups ("": `var/nlu` beside the default
+    # database; "off": train at every start-up).
+    nlu_cache: str = ""
     pay_link_ttl_seconds: int = 24 * 3600
     default_region: str = "US"  # for phone numbers typed without a country code
     scheduler_enabled: bool = True
@@ -135,6 +148,7 @@ class Settings:
             conversation_idle_seconds=_int(env, "BILLBOT_CONVERSATION_IDLE_SECONDS", 15 * 60),
             delivery=env.get("BILLBOT_DELIVERY", "sandbox"),
             nlu_threshold=_float(env, "BILLBOT_NLU_THRESHOLD", 0.40),
+            nlu_cache=env.get("BILLBOT_NLU_CACHE", ""),
             pay_link_ttl_seconds=_int(env, "BILLBOT_PAY_LINK_TTL_SECONDS", 24 * 3600),
             default_region=env.get("BILLBOT_DEFAULT_REGION", "US").upper(),
             scheduler_enabled=_flag(env, "BILLBOT_SCHEDULER", True),

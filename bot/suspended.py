@@ -35,6 +35,7 @@ class SuspendedFlow:
     account_id: int | None = None  # the customer it belongs to (an address can change hands)
     at: datetime | None = None  # when it was set aside: it ages like an idle conversation
     reminded: bool = False  # the customer was told once how to come back: not on every reply
+    queued: bool = False  # never started: the second request of a message (`bot.clarify`)
 
     @classmethod
     def of(cls, state: FlowState, *, account_id: int | None, at: datetime) -> SuspendedFlow:
@@ -58,6 +59,7 @@ class SuspendedFlow:
             "account_id": self.account_id,
             "at": self.at.isoformat() if self.at is not None else None,
             "reminded": self.reminded,
+            "queued": self.queued,
         }
 
     @classmethod
@@ -71,6 +73,7 @@ class SuspendedFlow:
             raw.get("account_id"),
             datetime.fromisoformat(at) if at else None,
             bool(raw.get("reminded", False)),
+            bool(raw.get("queued", False)),
         )
 
 

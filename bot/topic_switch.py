@@ -42,6 +42,10 @@ REMINDER_UNNAMED = {
     "en": 'We were in the middle of something else. Say "back" to carry on.',
     "es": 'Estábamos a medias con otra cosa. Di "volver" para seguir.',
 }
+QUEUED = {
+    "en": 'You also asked about "{label}". Shall we do that now?',
+    "es": 'También preguntaste por "{label}". ¿Lo vemos ahora?',
+}
 BACK_TO = {"en": "Back to: {label}", "es": "Volver a: {label}"}
 BACK_TO_UNNAMED = {"en": "Back to where we were", "es": "Volver a lo de antes"}
 RESUMING = {"en": 'Back to "{label}".', "es": 'Volvemos a "{label}".'}
@@ -82,6 +86,8 @@ def remind(ctx: TurnContext, reply: Reply, frame: SuspendedFlow) -> Reply:
     label = _label(ctx, frame)
     if label is None:
         text, option = ctx.say(REMINDER_UNNAMED), ctx.say(BACK_TO_UNNAMED)
+    elif frame.queued:
+        text, option = ctx.say(QUEUED, label=label), label
     else:
         text, option = ctx.say(REMINDER, label=label), ctx.say(BACK_TO, label=label)
     value = f"{RESUME_PREFIX}{frame.flow}"

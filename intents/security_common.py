@@ -6,7 +6,7 @@ conversation asking (which has the answer already), queued with the turn's state
 
 from __future__ import annotations
 
-from billing_client import Account, Line, SecurityLock
+from billing_client import Account, SecurityLock
 from bot.flow import TurnContext
 from bot.phones import display
 from bot.security_notices import SecurityEvent, SecurityNotices
@@ -43,14 +43,3 @@ async def lock_of(ctx: TurnContext) -> SecurityLock:
 
 def lost_locked(ctx: TurnContext, msisdn: str) -> str:
     return ctx.say(LOST_LOCKED, number=display(msisdn))
-
-
-def line_of(ctx: TurnContext, lines: list[Line]) -> Line | None:
-    """The line picked by option value or by a phone number in the message."""
-    for line in lines:
-        if ctx.text == f"line:{line.id}":
-            return line
-    phone = ctx.parse.entity("phone")
-    if phone is None:
-        return None
-    return next((line for line in lines if line.msisdn == phone.value), None)

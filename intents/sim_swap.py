@@ -25,8 +25,9 @@ from bot.security_notices import SecurityEvent
 from bot.types import Option, Reply
 from intents import sim_swap_text as text
 from intents.common import TRAINING, answer_is_yes, line_label, yes_no
+from intents.plan_common import line_named, switch_line, wants_other_line
 from intents.replacement import replacement_text, replacement_ticket
-from intents.security_common import LOCKED, line_of, lock_of, lost_locked, tell_holder
+from intents.security_common import LOCKED, lock_of, lost_locked, tell_holder
 
 _ESIM = re.compile(r"\b(e[- ]?sim|esim|digital|virtual|qr)\b")
 _CARD = re.compile(r"\b(card|physical|plastic|tarjeta|f[ií]sica|normal|nano|micro|chip)\b")
@@ -43,7 +44,7 @@ class SimSwapIntent(Intent):
         if not lines:
             return [ctx.reply(ctx.say(text.NO_LINES))]
         ctx.state.begin(self.name, "choose_line", flow_id=uuid.uuid4().hex)
-        named = line_of(ctx, lines)
+        named = line_named(ctx, lines)
         if named is not None or len(lines) == 1:
             return await self._line_chosen(ctx, named or lines[0])
         return [_choose_line(ctx, lines)]
@@ -74,7 +75,7 @@ class SimSwapIntent(Intent):
     # --- steps --------------------------------------------------------------------------------
     async def _on_line(self, ctx: TurnContext) -> list[Reply]:
         lines = await _lines(ctx)
-        line = line_of(ctx, lines)
+        line = line_named(ctx, lines)
         if line is None:
             return [_choose_line(ctx, lines)]
         return await self._line_chosen(ctx, line)
@@ -91,7 +92,8 @@ class SimSwapIntent(Intent):
         if pending is not None:
             ctx.state.finish()
             return [ctx.reply(_ordered_already(ctx, pending))]
-        kind = _kind_in(ctx.text)  # "I need an eSIM" says it at once
+        # "I need an eSIM" says it at once; after "no, the other line" the choice stands
+        kind = _kind_in(ctx.text) or ctx.state.slots.get("kind")
         if kind is None:
             ctx.state.goto("kind")
             return [_ask_kind(ctx)]
@@ -99,6 +101,8 @@ class SimSwapIntent(Intent):
         return await self._verify(ctx)
 
     async def _on_kind(self, ctx: TurnContext) -> list[Reply]:
+        if wants_other_line(ctx):
+            return await self._other_line(ctx)
         kind = _kind_in(ctx.text)
         if kind is None:
             return [ctx.reply(ctx.say(text.PICK_KIND)), _ask_kind(ctx)]
@@ -130,6 +134,8 @@ class SimSwapIntent(Intent):
         return [ctx.reply(replacement_text(ctx, ticket, msisdn))]
 
     async def _on_confirm(self, ctx: TurnContext) -> list[Reply]:
+        if wants_other_line(ctx):
+            return await self._other_line(ctx)
         answer = answer_is_yes(ctx)
         if answer is None:
             return [ctx.reply(ctx.say(text.YES_OR_NO)), _confirm(ctx)]
@@ -137,6 +143,14 @@ class SimSwapIntent(Intent):
             ctx.state.finish()
             return [ctx.reply(ctx.say(text.KEPT))]
         return await self._order(ctx)
+
+    async def _other_line(self, ctx: TurnContext) -> list[Reply]:
+        """ "No, the other line": the customer is verified already; the kind chosen stands."""
+        current = int(ctx.state.slots["line_id"])
+        lines = await _lines(ctx)
+        return await switch_line(
+            ctx, current, lines, ask_again=self.prompt, chosen=self._line_chosen
+        )
 
     async def _order(self, ctx: TurnContext) -> list[Reply]:
         assert ctx.account is not None

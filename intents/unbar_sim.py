@@ -17,8 +17,8 @@ from bot.flow import Intent, TurnContext
 from bot.phones import display
 from bot.types import Option, Reply
 from intents.common import TRAINING, answer_is_yes, line_label, tell_other_channels, yes_no
+from intents.plan_common import line_named
 from intents.replacement import replacement_text, replacement_ticket
-from intents.security_common import line_of
 
 NONE_BARRED = {
     "en": "None of your lines is blocked, so there's nothing to unblock.",
@@ -87,7 +87,7 @@ class UnbarSimIntent(Intent):
         assert ctx.account is not None  # strangers are routed to the fallback
         lines = await ctx.billing.list_lines(ctx.account.id)
         barred = [line for line in lines if line.status == "barred"]
-        named = line_of(ctx, lines)
+        named = line_named(ctx, lines)
         if named is not None and named.status != "barred":
             return [ctx.reply(ctx.say(NOT_BARRED, number=display(named.msisdn)))]
         if not barred:
@@ -119,7 +119,7 @@ class UnbarSimIntent(Intent):
     # --- steps --------------------------------------------------------------------------------
     async def _on_line(self, ctx: TurnContext) -> list[Reply]:
         barred = await _barred_lines(ctx)
-        line = line_of(ctx, barred)
+        line = line_named(ctx, barred)
         if line is None:
             return [_choose_line(ctx, barred)]
         return await self._line_chosen(ctx, line)

@@ -60,43 +60,51 @@ def register(
     commands = nlu.add_subparsers(
         dest="nlu_command", metavar="COMMAND", required=True, parser_class=type(nlu)
     )
-    model_options = _model_options(type(nlu))
-    parse = commands.add_parser("parse", parents=[model_options], help="intent and entities")
+    options = _model_options(type(nlu))
+    parse = commands.add_parser("parse", parents=[options], help="intent and entities")
     parse.add_argument("text", metavar="TEXT")
     parse.add_argument("--json", action="store_true", help="print JSON")
     parse.set_defaults(func=_guarded(run_parse))
-    predict = commands.add_parser(
-        "predict", parents=[model_options], help='JSON lines {"text": ...} on stdin → intents'
+    batch = commands.add_parser(
+        "predict", parents=[options], help='JSON lines {"text": ...} on stdin → intents'
     )
-    predict.set_defaults(func=_guarded(run_predict))
-    score = commands.add_parser(
-        "eval", parents=[model_options], help='score on a {"text", "label"} JSON-lines file'
+    batch.set_defaults(func=_guarded(run_predict))
+    _add_eval(commands, options)
+    _add_cv(commands, options)
+
+
+def _add_eval(commands: argparse._SubParsersAction[ParserT], options: ParserT) -> None:
+    command = commands.add_parser(
+        "eval", parents=[options], help='score on a {"text", "label"} JSON-lines file'
     )
-    score.add_argument("file", metavar="FILE.jsonl", type=Path)
-    score.add_argument("--json", action="store_true", help="print JSON")
-    score.add_argument("--min-accuracy", type=float, help="exit 1 when accuracy is lower")
-    score.add_argument(
+    command.add_argument("file", metavar="FILE.jsonl", type=Path)
+    command.add_argument("--json", action="store_true", help="print JSON")
+    command.add_argument("--min-accuracy", type=float, help="exit 1 when accuracy is lower")
+    command.add_argument(
         "--worst",
         type=int,
         default=WORST_MISTAKES,
         metavar="N",
-        help=f"show the N most confident mistakes (default {WORST_MISTAKES})",
+        help="show the N most confident mistakes (default %(default)s)",
     )
-    score.add_argument(
+    command.add_argument(
         "--thresholds",
         action="store_true",
         help="also score out-of-scope thresholds 0.20-0.80, to choose one",
     )
-    score.set_defaults(func=_guarded(run_eval))
-    cv = commands.add_parser(
-        "cv",
-        parents=[model_options],
-        help="stratified k-fold cross-validation on the training data",
+    command.set_defaults(func=_guarded(run_eval))
+
+
+def _add_cv(commands: argparse._SubParsersAction[ParserT], options: ParserT) -> None:
+    command = commands.add_parser(
+        "cv", parents=[options], help="stratified k-fold cross-validation on the training data"
     )
-    cv.add_argument("--folds", type=int, default=DEFAULT_FOLDS, help="default %(default)s")
-    cv.add_argument("--seed", type=int, default=SEED, help="shuffle seed (default %(default)s)")
-    cv.add_argument("--json", action="store_true", help="print JSON")
-    cv.set_defaults(func=_guarded(run_cv))
+    command.add_argument("--folds", type=int, default=DEFAULT_FOLDS, help="default %(default)s")
+    command.add_argument(
+        "--seed", type=int, default=SEED, help="shuffle seed (default %(default)s)"
+    )
+    command.add_argument("--json", action="store_true", help="print JSON")
+    command.set_defaults(func=_guarded(run_cv))
 
 
 def _model_options(parser_class: type[ParserT]) -> ParserT:

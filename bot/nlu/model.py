@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from bot.nlu import stored
 from bot.nlu.entities import extract_entities
 from bot.nlu.normalize import fold_repeats, normalize
+from bot.nlu.requests import lead_and_also, requests
 from bot.nlu.spelling import SpellFixer
 from bot.nlu.training import load_labelled_files, training_files
 from bot.nlu.types import OUT_OF_SCOPE, ParseResult
@@ -91,8 +93,12 @@ class NluModel:
         labels: Iterable[str],
         threshold: float = DEFAULT_THRESHOLD,
         default_region: str = "US",
+        cache_dir: Path | None = None,
     ) -> NluModel:
         """Fit on (text, intent) pairs; deterministic for the same examples in the same order.
+
+        With `cache_dir`, a fit stored there for exactly these examples is loaded instead
+        (`bot.nlu.stored`), and a new fit is stored.
 
         `labels` are every intent the model may answer with (the registry's names); they must
         include `OUT_OF_SCOPE`, the answer below the threshold. An intent among the labels with
@@ -100,10 +106,8 @@ class NluModel:
         """
         known = tuple(dict.fromkeys(labels))
         _check_examples(examples, known, threshold)
-        from bot.nlu.fitting import fit  # scikit-learn loads only when a model is trained
-
         texts = [prepare(text) for text, _ in examples]
-        featurizer, classifier = fit(texts, [intent for _, intent in examples])
+        featurizer, classifier = _fitted(texts, [intent for _, intent in examples], cache_dir)
         spelling = SpellFixer(word for text in texts for word in text.split())
         return cls(
             labels=known,
@@ -123,6 +127,7 @@ class NluModel:
         labels: Iterable[str],
         threshold: float = DEFAULT_THRESHOLD,
         default_region: str = "US",
+        cache_dir: Path | None = None,
     ) -> NluModel:
         """Train on Rasa-format files, read in the given order.
 
@@ -131,7 +136,11 @@ class NluModel:
         known = tuple(dict.fromkeys(labels))
         examples = load_labelled_files(files, known)
         return cls.train(
-            examples, labels=known, threshold=threshold, default_region=default_region
+            examples,
+            labels=known,
+            threshold=threshold,
+            default_region=default_region,
+            cache_dir=cache_dir,
         )
 
     @classmethod
@@ -141,6 +150,7 @@ class NluModel:
         *,
         threshold: float = DEFAULT_THRESHOLD,
         default_region: str = "US",
+        cache_dir: Path | None = None,
     ) -> NluModel:
         """Train on each registered intent's training file; the registry's names are the labels."""
         return cls.from_files(
@@ -148,6 +158,7 @@ class NluModel:
             labels=registry.names,
             threshold=threshold,
             default_region=default_region,
+            cache_dir=cache_dir,
         )
 
     @classmethod
@@ -188,7 +199,15 @@ class NluModel:
         if not any(word.isalpha() and word in self._spelling for word in words):
             return ParseResult(text, OUT_OF_SCOPE, 0.0, entities, ((OUT_OF_SCOPE, 0.0),))
         ranking = self._rank(" ".join(words))
-        return ParseResult(text, decide(ranking, self.threshold), ranking[0][1], entities, ranking)
+        intent, also = lead_and_also(
+            decide(ranking, self.threshold), requests(text, self._best_of)
+        )
+        return ParseResult(text, intent, ranking[0][1], entities, ranking, also)
+
+    def _best_of(self, piece: str) -> tuple[str, float]:
+        """A piece of a message (`bot.nlu.requests`): its best intent and confidence."""
+        words = [self._spelling.correct(word) for word in prepare(piece).split()]
+        return self._rank(" ".join(words))[0]
 
     def _rank(self, prepared: str) -> tuple[tuple[str, float], ...]:
         pairs = zip(self._classes, self._probabilities(prepared), strict=True)
@@ -203,6 +222,20 @@ class NluModel:
             return [1.0 - positive, positive]
         exp = np.exp(scores - scores.max())
         return [float(p) for p in exp / exp.sum()]
+
+
+def _fitted(texts: list[str], intents: list[str], cache_dir: Path | None) -> stored.Fitted:
+    """The fit for these examples: loaded from `cache_dir` when stored there, else made."""
+    digest = stored.key(list(zip(texts, intents, strict=True)), sorted(set(intents)))
+    found = stored.load(cache_dir, digest) if cache_dir is not None else None
+    if found is not None:
+        return found
+    from bot.nlu.fitting import fit  # scikit-learn loads only when a model is trained
+
+    fitted = fit(texts, intents)
+    if cache_dir is not None:
+        stored.save(cache_dir, digest, fitted)
+    return fitted
 
 
 def _check_examples(

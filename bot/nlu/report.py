@@ -165,9 +165,10 @@ def _mistake_line(m: Prediction) -> str:
 def _did_you_mean(report: EvalReport) -> list[str]:
     d, second = report.did_you_mean, report.second_intents
     lines = [
-        f"did you mean  (two best in scope within {d.margin:.2f}): asked on {d.asked} messages; "
-        f"rescues {d.rescued} of {len(report.mistakes)} mistakes, {d.needless} asked about "
-        "right answers",
+        f"did you mean  asked on {d.asked} close calls (the two best in scope within "
+        f"{d.margin:.2f})",
+        f"              rescues {d.rescued} of {len(report.mistakes)} mistakes; questions "
+        f"{d.needless} right answers",
     ]
     if second.lines:
         lines.append(

@@ -36,6 +36,9 @@ class ParseResult:
     confidence: float  # 0..1
     entities: tuple[Entity, ...]
     ranking: tuple[tuple[str, float], ...]  # intents, best first
+    # A second request in the same message ("pay my bill and block my sim": `bar_sim`), to be
+    # offered once the first (`intent`) is done; None when the message asks for one thing.
+    also: str | None = None
 
     def entity(self, kind: str) -> Entity | None:
         """The first entity of `kind`, or None."""

@@ -207,6 +207,17 @@ async def test_the_lock_refuses_a_sim_change_before_any_pin_question(
     assert await sim_orders(demo_services, ALEX) == []
 
 
+async def test_a_lock_turned_on_while_confirming_refuses_the_order(
+    demo_services: Services,
+) -> None:
+    assert "Order a replacement eSIM" in await order_to_confirmation(demo_services, ALEX, "2468")
+    await lock_on(demo_services, ALEX)  # from another conversation, meanwhile
+    refused = await say(demo_services, "yes", ALEX)
+    assert "SIM changes and number transfers are locked on your account" in refused
+    assert await sim_orders(demo_services, ALEX) == []
+    assert await notices(demo_services) == []
+
+
 async def test_a_lost_or_stolen_line_gets_a_replacement_ticket_without_a_pin(
     demo_services: Services,
 ) -> None:
@@ -326,6 +337,27 @@ async def test_approving_a_pending_transfer_needs_strong_verification(
         ("email", "alex.rivera@example.com"),
         ("sms", ALEX),
     }
+
+
+async def test_a_transfer_cannot_be_approved_while_the_lock_is_on(
+    demo_services: Services,
+) -> None:
+    assert demo_services.security is not None
+    await demo_services.security.request_port_out(ALEX, "Other Mobile", source_id="po-1")
+    await lock_on(demo_services, ALEX)
+    refused = await say(demo_services, "approve the transfer", ALEX)
+    assert "Your lock is on, so this transfer can't go ahead" in refused
+    assert "PIN" not in refused
+    assert [t.status for t in await transfers(demo_services, ALEX)] == ["pending"]
+
+
+async def test_maria_turns_the_lock_on_in_spanish(demo_services: Services) -> None:
+    status = await say(demo_services, "bloqueo de portabilidad", MARIA)
+    assert "Tu bloqueo de cambios de SIM y portabilidad está DESACTIVADO" in status
+    assert "1. Activar el bloqueo" in status
+    assert "¿Activamos el bloqueo?" in await say(demo_services, "1", MARIA)
+    assert "Hecho: el bloqueo está activado." in await say(demo_services, "sí", MARIA)
+    assert await locked(demo_services, MARIA)
 
 
 async def test_approving_a_transfer_stopped_meanwhile_says_so(demo_services: Services) -> None:

@@ -191,8 +191,9 @@ def test_every_intent_has_enough_varied_examples(shipped: list[tuple[str, str]])
     assert set(counts) == set(INTENTS)
     for intent in INTENTS:
         if intent != OUT_OF_SCOPE:  # the catch-all needs more: it stands for everything else
-            # At most ~2.5× the smallest: `alerts` covers kinds × channels × quiet hours.
-            assert 60 <= counts[intent] <= 150, intent
+            # Many phrasings each (issue 10: how people really text), but no intent may
+            # drown the others: at most ~5× the smallest.
+            assert 60 <= counts[intent] <= 400, intent
     assert counts[OUT_OF_SCOPE] >= 120
 
 

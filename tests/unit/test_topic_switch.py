@@ -125,14 +125,29 @@ class Chat:
     conv: ConversationState = field(default_factory=lambda: ConversationState(FlowState(), 1))
     last: Reply = field(default_factory=lambda: Reply(text=""))
 
-    async def say(self, text: str, intent: str = "out_of_scope") -> str:
-        """Send `text`, classified as `intent` (confidently); the replies' texts."""
+    async def say(
+        self,
+        text: str,
+        intent: str = "out_of_scope",
+        *,
+        ranking: tuple[tuple[str, float], ...] = (),
+        also: str | None = None,
+    ) -> str:
+        """Send `text`, classified as `intent` (confidently, unless a `ranking` says how
+        sure; `also`: a second request heard in it); the replies' texts."""
         self.conv.account_id = self.account.id if self.account is not None else None
         self.conv.state.begun = False  # a new turn, as if read back from the database
         ctx = TurnContext(
             message=InboundMessage("sms", "+12025550102", text, "x", self.now),
             text=text,
-            parse=ParseResult(text, intent, 0.9, tuple(extract_entities(text)), ()),
+            parse=ParseResult(
+                text,
+                intent,
+                ranking[0][1] if ranking else 0.9,
+                tuple(extract_entities(text)),
+                ranking,
+                also,
+            ),
             account=self.account,
             state=self.conv.state,
             billing=BILLING,
