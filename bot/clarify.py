@@ -30,6 +30,8 @@ def close_call(ctx: TurnContext) -> Reply | None:
     pair = ctx.parse.did_you_mean()
     if pair is None or ctx.account is None or pair[0][1] < MIN_CLOSE_CALL:
         return None
+    if ctx.parse.also is not None:  # two requests, each read clearly: no need to ask
+        return None
     labels = [(name, ctx.registry.get(name).menu_label) for name, _ in pair]
     if any(
         label is None or not ctx.allows(ctx.registry.feature_of(name)) for name, label in labels

@@ -78,12 +78,14 @@ async def stop(
     billing: BillingClient, account: Account, *, reference: str, actor: str, now: datetime
 ) -> Stopped:
     """Do "Not me" for `reference` ("" for everything recent) on `account`."""
+    # The lock first: from then on no SIM can be activated nor transfer completed, so what is
+    # read next cannot change under the cancellations (an activation racing them is refused).
+    await billing.set_security_lock(account.id, True, actor=actor, now=now)
     orders = _pick(await billing.list_sim_orders(account.id), reference, now)
     transfers = _pick(await billing.list_port_outs(account_id=account.id), reference, now)
     cancelled = [*await _cancel_orders(billing, orders, actor, now)]
     cancelled += await _cancel_transfers(billing, transfers, actor, now)
     barred = await _bar_taken_lines(billing, orders, actor, now)
-    await billing.set_security_lock(account.id, True, actor=actor, now=now)
     completed = tuple(t.reference for t in transfers if t.status == "completed")
     callback = _callback(await billing.list_lines(account.id), account, barred)
     findings = Findings(tuple(cancelled), barred, completed, callback)
@@ -119,14 +121,19 @@ def _pick(items: list[Item], reference: str, now: datetime) -> list[Item]:
     """The one the notice named, or everything recent."""
     if reference:
         return [item for item in items if item.reference == reference]
-    return [item for item in items if _recent(item, now)]
+    return [item for item in items if is_recent(item, now)]
 
 
-def _recent(item: SimOrder | PortOut, now: datetime) -> bool:
+def is_recent(item: SimOrder | PortOut, now: datetime) -> bool:
+    """Whether "Not me" without a reference stops it: anything still open, whatever its age
+    (a SIM card can be in the post for days), and SIMs activated or transfers completed in the
+    last `RECENT`."""
     if isinstance(item, SimOrder):
-        moment = item.activated_at if item.status == "active" else item.ordered_at
-        return item.status != "cancelled" and moment is not None and now - moment <= RECENT
-    return item.status in ("pending", "approved") or (
+        if item.status == "ordered":
+            return True
+        activated = item.activated_at
+        return item.status == "active" and activated is not None and now - activated <= RECENT
+    return item.open or (
         item.status == "completed" and now - (item.decided_at or item.requested_at) <= RECENT
     )
 
@@ -137,8 +144,11 @@ async def _cancel_orders(
     done = []
     for order in orders:
         if order.status == "ordered":
-            await billing.cancel_sim_order(order.reference, reason=ACTION, actor=actor, now=now)
-            done.append(order.reference)
+            after = await billing.cancel_sim_order(
+                order.reference, reason=ACTION, actor=actor, now=now
+            )
+            if after.created:  # not a "Not me" at the same moment that cancelled it first
+                done.append(order.reference)
     return done
 
 
@@ -148,10 +158,11 @@ async def _cancel_transfers(
     done = []
     for transfer in transfers:
         if transfer.open:
-            await billing.decide_port_out(
+            after = await billing.decide_port_out(
                 transfer.reference, "cancelled", reason=ACTION, actor=actor, now=now
             )
-            done.append(transfer.reference)
+            if after.created:
+                done.append(transfer.reference)
     return done
 
 

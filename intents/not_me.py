@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from billing_client import Account, BillingClient
+from billing_client import Account, BillingClient, PortOut, SimOrder
 from bot import not_me
 from bot.flow import Intent, TurnContext
 from bot.types import Reply
@@ -55,11 +55,12 @@ class NotMeIntent(Intent):
 
 
 async def has_recent(billing: BillingClient, account: Account, now: datetime) -> bool:
-    """Whether a SIM order or transfer is open, or a SIM was activated recently."""
+    """Whether "Not me" would stop something (`bot.not_me.is_recent`): the same rule, so an
+    answer at once always has something in it."""
     orders = await billing.list_sim_orders(account.id)
-    transfers = await billing.list_port_outs(account_id=account.id, open_only=True)
-    activated = [o for o in orders if o.activated_at and now - o.activated_at <= not_me.RECENT]
-    return bool(transfers or activated or [o for o in orders if o.status == "ordered"])
+    transfers = await billing.list_port_outs(account_id=account.id)
+    items: list[SimOrder | PortOut] = [*orders, *transfers]
+    return any(not_me.is_recent(item, now) for item in items)
 
 
 async def _stop(ctx: TurnContext) -> Reply:

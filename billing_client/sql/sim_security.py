@@ -111,13 +111,12 @@ async def activate_sim(
 ) -> sec.SimOrder:
     """The new SIM takes over the line: its ICCID replaces the old one, which stops working.
     Active already: created=False. A cancelled order, or a line locked since, is refused."""
-    order = await _order(session, reference)
+    order = await _order(session, reference, locked=True)
     if order.status == "active":
         return await _sim_dto(session, order, created=False)
     if order.status == "cancelled":
         raise InvalidRequestError(f"SIM order {order.reference} was cancelled")
     line = await _line(session, order.line_id)
-    await _locked_account(session, line.account_id)
     await _refuse_if_locked(session, line)
     new_iccid = _checked_iccid(iccid) if iccid else _made_up_iccid(order)
     old_iccid, line.iccid = line.iccid, new_iccid
@@ -134,7 +133,7 @@ async def cancel_sim(
     session: AsyncSession, reference: str, *, reason: str, actor: str, now: datetime
 ) -> sec.SimOrder:
     """Cancel an open order (audited); one that is not open any more answers created=False."""
-    order = await _order(session, reference)
+    order = await _order(session, reference, locked=True)
     if order.status != "ordered":
         return await _sim_dto(session, order, created=False)
     order.status, order.cancelled_at, order.reason = "cancelled", now, reason[:200]
@@ -210,11 +209,10 @@ async def decide_port_out(
     """Move a transfer on: `approved` (the holder, after strong verification), `cancelled`
     (the holder's "Not me" or the operator) or `completed` (the billing system, once
     approved: the line ends here). Already there: created=False."""
-    request = await _port(session, reference)
+    request = await _port(session, reference, locked=True)
     if request.status == status:
         return await _port_dto(session, request, created=False)
     line = await _line(session, request.line_id)
-    await _locked_account(session, line.account_id)
     _check_move(request, status)
     if status in ("approved", "completed"):
         await _refuse_if_locked(session, line)
@@ -299,17 +297,25 @@ async def _open_order(session: AsyncSession, line_id: int) -> SimOrder | None:
     )
 
 
-async def _order(session: AsyncSession, reference: str) -> SimOrder:
+async def _order(session: AsyncSession, reference: str, *, locked: bool = False) -> SimOrder:
+    """The order; with `locked`, its account locked first and the order read again after it."""
     order = await session.get(SimOrder, _row_id(reference, "S"))
     if order is None:
         raise NotFoundError(f"no SIM order {reference}")
+    if locked:
+        await _locked_account(session, order.account_id)
+        await session.refresh(order)  # a change committed while this one waited for the lock
     return order
 
 
-async def _port(session: AsyncSession, reference: str) -> PortOutRequest:
+async def _port(session: AsyncSession, reference: str, *, locked: bool = False) -> PortOutRequest:
+    """The transfer; with `locked`, as `_order`."""
     request = await session.get(PortOutRequest, _row_id(reference, "PO"))
     if request is None:
         raise NotFoundError(f"no transfer request {reference}")
+    if locked:
+        await _locked_account(session, request.account_id)
+        await session.refresh(request)
     return request
 
 

@@ -27,6 +27,7 @@ from bot.store.models import Conversation, InboundRecord, OutboxMessage
 from tests.integration.test_account_flows import ALEX, say, web_code
 from tests.integration.test_sim_security_flows import (
     NOT_ME_PATH,
+    ask_to_approve,
     lock_on,
     locked,
     notices,
@@ -76,11 +77,12 @@ async def test_rule_a_secure_authentication_before_a_sim_change_and_a_port_out_a
     assert [order.status for order in await sim_orders(demo_services, ALEX)] == ["ordered"]
 
     transfer = await demo_services.security.request_port_out(ALEX, CARRIER, source_id="po-a")
-    assert "PIN" in await say(demo_services, "approve the transfer", ALEX)
+    assert "PIN" in await ask_to_approve(demo_services)
     await say(demo_services, PIN, ALEX)
     await say(demo_services, "yes", ALEX)  # a PIN alone approves nothing
     assert [t.status for t in await transfers(demo_services, ALEX)] == ["pending"]
     await say(demo_services, "never mind", ALEX)
+    await say(demo_services, "port lock", ALEX)  # the approval is offered there
     assert transfer.reference in await strongly_verified(demo_services, "approve the transfer")
     await say(demo_services, "yes", ALEX)
     assert [t.status for t in await transfers(demo_services, ALEX)] == ["approved"]
@@ -212,6 +214,7 @@ async def test_rule_e_every_change_is_recorded_with_actor_and_time_and_no_secret
     (order,) = await sim_orders(demo_services, ALEX)
     await demo_services.security.activate_sim(order.reference)
     transfer = await demo_services.security.request_port_out(ALEX, CARRIER, source_id="po-e")
+    await say(demo_services, "port lock", ALEX)
     assert transfer.reference in await strong("approve the transfer")
     await say(demo_services, "yes", ALEX)
     assert "Fraud case" in await say(demo_services, "NOT ME", ALEX)

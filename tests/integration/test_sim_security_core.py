@@ -356,3 +356,58 @@ async def test_invalid_moves_are_refused_and_change_nothing(
     (final,) = await demo_billing.list_port_outs()
     assert (final.status, final.reason) == ("cancelled", "not_me")
     assert (await actions(demo_billing)).count("port_out_cancelled") == 1
+
+
+# --- changes racing each other ----------------------------------------------------------------
+async def test_two_activations_at_once_swap_the_sim_once(
+    demo_billing: SqlBillingClient, now: datetime
+) -> None:
+    reference = await order(demo_billing, ALEX, now)
+    iccids = ("8901260000000000111", "8901260000000000222")
+    done = await asyncio.gather(
+        *(
+            demo_billing.activate_sim(reference, iccid=iccid, actor="billing", now=now)
+            for iccid in iccids
+        )
+    )
+    assert sorted(o.created for o in done) == [False, True]
+    winner = next(iccid for iccid, o in zip(iccids, done, strict=True) if o.created)
+    assert await iccid_of(demo_billing, ALEX) == winner
+    assert (await actions(demo_billing)).count("sim_activated") == 1
+
+
+async def test_an_activation_racing_a_cancellation_ends_one_way_only(
+    demo_billing: SqlBillingClient, now: datetime
+) -> None:
+    old = await iccid_of(demo_billing, ALEX)
+    reference = await order(demo_billing, ALEX, now)
+    await asyncio.gather(
+        demo_billing.activate_sim(reference, iccid=NEW_ICCID, actor="billing", now=now),
+        demo_billing.cancel_sim_order(reference, reason="not_me", actor="customer", now=now),
+        return_exceptions=True,  # the activation is refused when the cancellation won
+    )
+    account = await demo_billing.find_account_by_msisdn(ALEX)
+    assert account is not None
+    (final,) = await demo_billing.list_sim_orders(account.id)
+    audited = [a for a in await actions(demo_billing) if a in ("sim_activated", "sim_cancelled")]
+    if final.status == "cancelled":
+        assert (await iccid_of(demo_billing, ALEX), audited) == (old, ["sim_cancelled"])
+    else:
+        assert final.status == "active"
+        assert (await iccid_of(demo_billing, ALEX), audited) == (NEW_ICCID, ["sim_activated"])
+
+
+async def test_a_transfer_cancelled_twice_at_once_is_cancelled_once(
+    demo_billing: SqlBillingClient, now: datetime
+) -> None:
+    asked = await demo_billing.request_port_out(
+        ALEX, CARRIER, source_id="po-1", actor="billing", now=now
+    )
+    done = await asyncio.gather(
+        *(
+            demo_billing.decide_port_out(asked.reference, "cancelled", actor=actor, now=now)
+            for actor in ("customer:web", "customer:not_me_link")
+        )
+    )
+    assert sorted(t.created for t in done) == [False, True]
+    assert (await actions(demo_billing)).count("port_out_cancelled") == 1

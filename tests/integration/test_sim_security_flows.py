@@ -8,13 +8,19 @@ freshly swapped SIM that may not receive step-up codes for a week."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
 
-from billing_client import PortOut, SimOrder
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from billing_client import InvalidRequestError, PortOut, SimOrder
+from billing_client.sql.client import SqlBillingClient
+from bot import not_me
 from bot.clock import FakeClock
 from bot.outbox import OutboxEntry
 from bot.services import Services
 from bot.store.links import SqlAddressBook
+from tests.conftest import FIXED_NOW
 from tests.integration.test_account_flows import (
     ALEX,
     JORDAN,
@@ -31,6 +37,7 @@ from tests.integration.test_account_flows import (
 NOTICE = "security_notice"
 NOT_ME_PATH = "/security/not-me/"
 ALEX_SESSION = ("web", f"session-{ALEX}")
+NOW = FIXED_NOW
 
 
 # --- helpers (imported by the other SIM-security test files) ----------------------------------
@@ -93,6 +100,13 @@ async def lock_off_to_confirmation(services: Services) -> str:
     await say(services, "2468", ALEX)
     await say(services, "2", ALEX)  # by email
     return await say(services, await web_code(services, ALEX), ALEX)
+
+
+async def ask_to_approve(services: Services) -> str:
+    """Alex asks to approve the waiting transfer from the lock's status (see
+    `test_the_words_the_notice_gives_start_the_approval` for asking straight away)."""
+    assert "waits for your approval" in await say(services, "port lock", ALEX)
+    return await say(services, "approve the transfer", ALEX)
 
 
 async def lock_on(services: Services, msisdn: str) -> None:
@@ -218,6 +232,14 @@ async def test_a_lock_turned_on_while_confirming_refuses_the_order(
     assert await notices(demo_services) == []
 
 
+async def test_a_line_with_a_sim_on_order_gets_no_second_one(demo_services: Services) -> None:
+    order = await place_order(demo_services, ALEX)
+    answer = await say(demo_services, "i need a new sim for my phone", ALEX)
+    assert f"A new SIM for +1 202-555-0101 is already on order ({order.reference}" in answer
+    assert "PIN" not in answer
+    assert len(await sim_orders(demo_services, ALEX)) == 1
+
+
 async def test_a_lost_or_stolen_line_gets_a_replacement_ticket_without_a_pin(
     demo_services: Services,
 ) -> None:
@@ -314,12 +336,20 @@ async def test_a_wrong_pin_keeps_the_lock_on(demo_services: Services) -> None:
     assert await notices(demo_services) == []
 
 
+async def test_the_words_the_notice_gives_start_the_approval(demo_services: Services) -> None:
+    assert demo_services.security is not None
+    await demo_services.security.request_port_out(ALEX, "Other Mobile", source_id="po-1")
+    (notice, *_) = await notices(demo_services)
+    assert 'say "approve the transfer" to billbot' in notice.text
+    assert "PIN for +1 202-555-0101" in await say(demo_services, "approve the transfer", ALEX)
+
+
 async def test_approving_a_pending_transfer_needs_strong_verification(
     demo_services: Services,
 ) -> None:
     assert demo_services.security is not None
     asked = await demo_services.security.request_port_out(ALEX, "Other Mobile", source_id="po-1")
-    assert "PIN for +1 202-555-0101" in await say(demo_services, "approve the transfer", ALEX)
+    assert "PIN for +1 202-555-0101" in await ask_to_approve(demo_services)
     await say(demo_services, "2468", ALEX)
     await say(demo_services, "2", ALEX)
     assert (await transfers(demo_services, ALEX))[0].status == "pending"
@@ -345,7 +375,7 @@ async def test_a_transfer_cannot_be_approved_while_the_lock_is_on(
     assert demo_services.security is not None
     await demo_services.security.request_port_out(ALEX, "Other Mobile", source_id="po-1")
     await lock_on(demo_services, ALEX)
-    refused = await say(demo_services, "approve the transfer", ALEX)
+    refused = await ask_to_approve(demo_services)
     assert "Your lock is on, so this transfer can't go ahead" in refused
     assert "PIN" not in refused
     assert [t.status for t in await transfers(demo_services, ALEX)] == ["pending"]
@@ -363,7 +393,7 @@ async def test_maria_turns_the_lock_on_in_spanish(demo_services: Services) -> No
 async def test_approving_a_transfer_stopped_meanwhile_says_so(demo_services: Services) -> None:
     assert demo_services.security is not None
     asked = await demo_services.security.request_port_out(ALEX, "Other Mobile", source_id="po-1")
-    await say(demo_services, "approve the transfer", ALEX)
+    await ask_to_approve(demo_services)
     await say(demo_services, "2468", ALEX)
     await say(demo_services, "2", ALEX)
     assert "Approve moving" in await say(demo_services, await web_code(demo_services, ALEX), ALEX)
@@ -412,6 +442,96 @@ async def test_not_me_after_the_new_sim_was_activated_bars_the_line(
     assert await locked(demo_services, SAM)
     (entry,) = [e for e in await demo_services.billing.list_audit() if e.action == "not_me"]
     assert entry.actor == "customer:web" and JORDAN in entry.detail
+
+
+async def test_not_me_stops_an_order_still_open_after_a_week(
+    demo_services: Services, clock: FakeClock
+) -> None:
+    order = await place_order(demo_services, ALEX)
+    clock.advance(days=8)  # a SIM card in the post for longer than "recent"
+    stopped = await say(demo_services, "not me", ALEX)
+    assert f"I've stopped {order.reference}." in stopped
+    assert [o.status for o in await sim_orders(demo_services, ALEX)] == ["cancelled"]
+
+
+async def test_not_me_in_chat_after_a_completed_transfer_hands_it_to_the_fraud_team(
+    demo_services: Services, clock: FakeClock
+) -> None:
+    assert demo_services.security is not None
+    asked = await demo_services.security.request_port_out(SAM, "Other Mobile", source_id="po-1")
+    now = clock.now()
+    await demo_services.billing.decide_port_out(asked.reference, "approved", actor="x", now=now)
+    await demo_services.billing.decide_port_out(asked.reference, "completed", actor="x", now=now)
+    clock.advance(days=2)
+    stopped = await say(demo_services, "not me", SAM, channel="sms", sender=JORDAN)
+    assert f"{asked.reference} had already gone through" in stopped
+    assert len(await fraud_tickets(demo_services, SAM)) == 1
+
+
+class ActivatedMeanwhile(SqlBillingClient):
+    """The embedded core, where the billing system activates the open SIM order (or completes
+    the approved transfer) right after "Not me" first reads them: the race it must win."""
+
+    async def list_sim_orders(self, account_id: int) -> list[SimOrder]:
+        orders = await super().list_sim_orders(account_id)
+        for order in orders:
+            if order.status == "ordered":
+                with contextlib.suppress(InvalidRequestError):  # refused once locked
+                    await self.activate_sim(order.reference, iccid=None, actor="billing", now=NOW)
+        return orders
+
+    async def list_port_outs(
+        self, *, account_id: int | None = None, open_only: bool = False
+    ) -> list[PortOut]:
+        found = await super().list_port_outs(account_id=account_id, open_only=open_only)
+        for transfer in found:
+            if transfer.status == "approved":
+                with contextlib.suppress(InvalidRequestError):
+                    await self.decide_port_out(
+                        transfer.reference, "completed", actor="billing", now=NOW
+                    )
+        return found
+
+
+async def test_not_me_racing_an_activation_leaves_no_new_sim_working(
+    demo_billing: SqlBillingClient, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    account = await demo_billing.find_account_by_msisdn(ALEX)
+    assert account is not None
+    (line,) = await demo_billing.list_lines(account.id)
+    placed = await demo_billing.order_sim(
+        line.id, "esim", idempotency_key="k", actor="customer:web", now=NOW
+    )
+    racing = ActivatedMeanwhile(sessions)
+    stopped = await not_me.stop(racing, account, reference="", actor="customer:web", now=NOW)
+    (after,) = await demo_billing.list_sim_orders(account.id)
+    (now_line,) = await demo_billing.list_lines(account.id)
+    if after.status == "active":  # the activation won: the line the new SIM took is barred
+        assert stopped.findings.barred == (ALEX,) and now_line.status == "barred"
+    else:
+        assert after.status == "cancelled" and now_line.iccid == line.iccid
+        assert stopped.findings.cancelled == (placed.reference,)
+    assert (await demo_billing.security_lock(account.id)).locked
+
+
+async def test_not_me_racing_a_transfer_completion_still_locks_and_opens_the_case(
+    demo_billing: SqlBillingClient, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    account = await demo_billing.find_account_by_msisdn(ALEX)
+    assert account is not None
+    asked = await demo_billing.request_port_out(
+        ALEX, "Other Mobile", source_id="po-1", actor="billing", now=NOW
+    )
+    await demo_billing.decide_port_out(asked.reference, "approved", actor="customer", now=NOW)
+    racing = ActivatedMeanwhile(sessions)
+    stopped = await not_me.stop(racing, account, reference="", actor="customer:web", now=NOW)
+    (after,) = await demo_billing.list_port_outs()
+    if after.status == "completed":
+        assert stopped.findings.completed == (asked.reference,)
+    else:
+        assert (after.status, stopped.findings.cancelled) == ("cancelled", (asked.reference,))
+    assert (await demo_billing.security_lock(account.id)).locked
+    assert stopped.ticket.subject.startswith("Fraud")
 
 
 async def test_maria_orders_and_stops_an_esim_in_spanish(demo_services: Services) -> None:

@@ -338,6 +338,16 @@ async def test_a_transfer_event_for_a_locked_account_is_refused_and_the_holder_t
     assert await notified(services) == ALEX_CHANNELS
 
 
+async def test_a_transfer_event_for_a_number_not_served_here_is_refused(
+    client: httpx.AsyncClient, services: Services, clock: FakeClock
+) -> None:
+    data = {"request": "GAIN-44", "msisdn": "+12025559999", "carrier": CARRIER}
+    answer = await post(client, clock, body_of("evt_po3", "port_out.requested", data))
+    assert answer.status_code == 422, answer.text
+    assert await services.billing.list_port_outs() == []
+    assert await notices(services) == []
+
+
 async def test_a_sim_activated_event_swaps_the_sim_once(
     client: httpx.AsyncClient, services: Services, clock: FakeClock
 ) -> None:
