@@ -123,7 +123,7 @@ async def _set_lock(ctx: TurnContext, *, locked: bool) -> Reply:
         ctx.account.id, locked, actor=f"customer:{ctx.message.channel}", now=ctx.now
     )
     if not locked and lock.created:
-        reference = f"L-{ctx.now:%Y%m%d%H%M}"
+        reference = f"L-{ctx.now:%Y%m%d%H%M%S}"  # one notice per change
         await tell_holder(ctx, ctx.account, SecurityEvent("lock_off", reference))
     return ctx.reply(ctx.say(text.NOW_ON if locked else text.NOW_OFF))
 

@@ -21,7 +21,7 @@ from bot.nlu.crossval import DEFAULT_FOLDS, SEED, cross_validate
 from bot.nlu.evaluate import WORST_MISTAKES, EvalReport, Labelled, Prediction, predict, score
 from bot.nlu.latency import Latency, measure_latency, timed
 from bot.nlu.model import NluModel
-from bot.nlu.report import format_latency, format_thresholds
+from bot.nlu.report import format_cv, format_eval, format_latency, format_thresholds
 from bot.nlu.thresholds import DEFAULT_THRESHOLDS, sweep
 from bot.nlu.types import ParseResult
 from bot.settings import Settings, SettingsError
@@ -188,7 +188,7 @@ def _eval_output(
         if rows is not None:
             data["thresholds"] = [row.as_dict() for row in rows]
         return json.dumps(data, ensure_ascii=False)
-    parts = [report.format_text(worst=args.worst), format_latency(latency)]
+    parts = [format_eval(report, worst=args.worst), format_latency(latency)]
     if rows is not None:
         parts.append(format_thresholds(rows, current=model.threshold))
     return "\n\n".join(parts)
@@ -208,7 +208,7 @@ def run_cv(args: argparse.Namespace) -> int:
         result = cross_validate(model.examples, train, folds=args.folds, seed=args.seed)
     except ValueError as exc:  # too many folds, or a fold left with a single intent
         raise CliError(str(exc)) from None
-    print(json.dumps(result.as_dict(), ensure_ascii=False) if args.json else result.format_text())
+    print(json.dumps(result.as_dict(), ensure_ascii=False) if args.json else format_cv(result))
     return OK
 
 

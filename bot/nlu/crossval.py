@@ -15,7 +15,6 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.nlu.evaluate import EvalReport, evaluate
-from bot.nlu.report import format_cv
 
 if TYPE_CHECKING:
     from bot.nlu.model import NluModel
@@ -89,10 +88,6 @@ class CrossValidation:
             "per_intent_f1": {k: _rounded(v) for k, v in self.per_intent_f1().items()},
             "fold_macro_f1": [round(r.macro_f1, 4) for r in self.reports],
         }
-
-    def format_text(self) -> str:
-        """A report for people."""
-        return format_cv(self)
 
 
 def cross_validate(

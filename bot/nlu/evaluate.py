@@ -12,7 +12,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from bot.nlu.report import format_eval
 from bot.nlu.types import CLOSE_CALL_MARGIN, OUT_OF_SCOPE, ParseResult
 
 if TYPE_CHECKING:
@@ -122,7 +121,7 @@ class EvalReport:
         return sorted(pairs, key=lambda p: (-p[2], order[p[0]], order[p[1]]))
 
     def as_dict(self, *, worst: int = WORST_MISTAKES) -> dict[str, Any]:
-        """Plain JSON-ready data: everything `format_text` shows, and the full confusion."""
+        """Plain JSON-ready data: what `bot.nlu.report.format_eval` shows, and all confusions."""
         return {
             "total": self.total,
             "accuracy": round(self.accuracy, 4),
@@ -139,10 +138,6 @@ class EvalReport:
             "did_you_mean": _rounded(asdict(self.did_you_mean)),
             "second_intents": asdict(self.second_intents),
         }
-
-    def format_text(self, *, worst: int = WORST_MISTAKES) -> str:
-        """A report for people: summary, per-intent table, confusions, worst mistakes."""
-        return format_eval(self, worst=worst)
 
 
 def evaluate(model: NluModel, pairs: Sequence[tuple[str, str]] | Sequence[Labelled]) -> EvalReport:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.nlu import NluModel, evaluate
+from bot.nlu.report import format_eval
 from intents.registry import default_registry
 
 HELDOUT = Path(__file__).resolve().parents[1] / "data" / "nlu_heldout.jsonl"
@@ -38,7 +39,7 @@ def test_held_out_lines_are_routed_to_the_intent(model: NluModel, intent: str) -
     report = evaluate(model, ours)
 
     # The neighbours' training data moves these a little as intents are added.
-    assert report.per_intent[intent].recall >= 0.8, report.format_text()
+    assert report.per_intent[intent].recall >= 0.8, format_eval(report, worst=15)
 
 
 @pytest.mark.parametrize(

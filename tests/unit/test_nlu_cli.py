@@ -206,7 +206,7 @@ def test_eval_prints_accuracy_per_intent_scores_and_confusion(run: Runner) -> No
     assert out.startswith("accuracy  ")
     assert "macro F1" in out and "confusions (expected → predicted: count" in out
     assert "out_of_scope  recall " in out and "turned-away messages were off-topic" in out
-    assert "worst mistakes (15 most confident of " in out
+    assert "worst mistakes (" in out and "most confident of " in out
     for intent in _heldout_labels():
         assert f"\n{intent} " in out
 

@@ -10,6 +10,7 @@ import pytest
 
 from bot.nlu import NluModel
 from bot.nlu.crossval import Spread, cross_validate, stratified_folds
+from bot.nlu.report import format_cv
 
 LABELS = ("balance", "pay_bill", "out_of_scope")
 EXAMPLES = [
@@ -113,7 +114,7 @@ def test_reports_for_people_and_machines() -> None:
         "fold_macro_f1",
     }
     assert set(data["macro_f1"]) == {"mean", "std", "folds"}
-    text = result.format_text()
+    text = format_cv(result)
     assert text.startswith("3-fold cross-validation on 30 training examples (stratified, seed 0)")
     assert f"macro F1  {result.macro_f1.mean:.3f} ± {result.macro_f1.std:.3f}" in text
     assert "pay_bill " in text
@@ -139,4 +140,4 @@ def test_no_out_of_scope_figures_without_out_of_scope_examples() -> None:
     assert result.out_of_scope() is None
     assert list(result.per_intent_f1()) == ["balance", "pay_bill"]  # predicted only: no F1
     assert result.as_dict()["out_of_scope"] is None
-    assert "out_of_scope  precision" not in result.format_text()
+    assert "out_of_scope  precision" not in format_cv(result)

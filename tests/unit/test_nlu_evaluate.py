@@ -10,6 +10,7 @@ import pytest
 from bot.nlu import NluModel, evaluate
 from bot.nlu.evaluate import IntentScores, Labelled, Prediction, macro_f1, score
 from bot.nlu.model import decide
+from bot.nlu.report import format_eval
 from bot.nlu.types import OUT_OF_SCOPE, ParseResult
 
 TRAIN = [
@@ -89,21 +90,25 @@ def test_out_of_scope_precision_and_recall_are_called_out() -> None:
     ]
     report = score(predictions, ["balance", OUT_OF_SCOPE])
     assert report.out_of_scope == IntentScores(0.5, 0.5, 0.5, 2)
-    text = report.format_text()
+    text = format_eval(report, worst=15)
     assert "out_of_scope  recall 0.500  (1 of 2 off-topic messages turned away)" in text
     assert "precision 0.500  (1 of 2 turned-away messages were off-topic)" in text
 
 
 def test_out_of_scope_recall_is_not_measured_without_off_topic_lines() -> None:
     report = score([predicted("balance", ("balance", 0.3))], ["balance", OUT_OF_SCOPE])
-    assert "out_of_scope  recall -  (no off-topic messages in the file)" in report.format_text()
-    assert "precision 0.000  (0 of 1 turned-away messages were off-topic)" in report.format_text()
+    assert "out_of_scope  recall -  (no off-topic messages in the file)" in format_eval(
+        report, worst=15
+    )
+    assert "precision 0.000  (0 of 1 turned-away messages were off-topic)" in format_eval(
+        report, worst=15
+    )
 
 
 def test_no_out_of_scope_line_when_the_file_has_none(model: NluModel) -> None:
     report = evaluate(model, [("pay my bill", "pay_bill")])
     assert report.out_of_scope is None
-    assert "turned away" not in report.format_text()
+    assert "turned away" not in format_eval(report, worst=15)
 
 
 def test_worst_mistakes_are_the_most_confident_ones_first() -> None:
@@ -128,7 +133,7 @@ def test_confused_pairs_list_only_errors_commonest_first() -> None:
     ]
     report = score(predictions, ["balance", "pay_bill"])
     assert report.confused_pairs() == [("balance", "pay_bill", 2), ("pay_bill", "balance", 1)]
-    text = report.format_text()
+    text = format_eval(report, worst=15)
     assert "confusions (expected → predicted: count; 2 kinds)" in text
     assert "  balance → pay_bill: 2\n  pay_bill → balance: 1" in text
 
@@ -157,7 +162,7 @@ def test_did_you_mean_counts_rescued_mistakes_and_needless_questions() -> None:
     report = score(predictions, ["balance", "pay_bill", "invoice", OUT_OF_SCOPE])
     d = report.did_you_mean
     assert (d.margin, d.asked, d.rescued, d.needless) == (0.10, 4, 2, 1)
-    text = report.format_text()
+    text = format_eval(report, worst=15)
     assert "did you mean  asked on 4 close calls (the two best in scope within 0.10)" in text
     assert "rescues 2 of 5 mistakes; questions 1 right answers" in text
 
@@ -173,7 +178,7 @@ def test_a_second_intent_is_shown_but_never_scored() -> None:
     assert report.second_intents.lines == 3
     assert report.second_intents.mistakes == 2
     assert report.second_intents.answered_the_other == 1
-    text = report.format_text()
+    text = format_eval(report, worst=15)
     assert "pay_bill → invoice [also invoice]" in text
     assert "3 lines name a second intent; 2 mistakes among them, 1 answered" in text
 
@@ -186,7 +191,7 @@ def test_evaluate_takes_labelled_lines_with_a_second_intent(model: NluModel) -> 
 
 def test_a_mistake_below_the_threshold_names_the_best_guess() -> None:
     report = score([predicted("balance", ("balance", 0.3))], ["balance", OUT_OF_SCOPE])
-    assert "0.30  balance → out_of_scope (best: balance): text" in report.format_text()
+    assert "0.30  balance → out_of_scope (best: balance): text" in format_eval(report, worst=15)
     assert report.as_dict()["mistakes"][0]["best"] == "balance"
 
 
@@ -220,7 +225,7 @@ def test_as_dict_is_json_ready(model: NluModel) -> None:
 
 
 def test_format_text_shows_summary_table_confusions_and_mistakes(model: NluModel) -> None:
-    text = evaluate(model, [*TRAIN, ("my balance", "pay_bill")]).format_text()
+    text = format_eval(evaluate(model, [*TRAIN, ("my balance", "pay_bill")]), worst=15)
     assert text.startswith("accuracy      0.857  (6/7)\nmacro F1      ")
     assert "top-2 " in text
     assert "precision" in text and "recall" in text and "support" in text
@@ -230,7 +235,7 @@ def test_format_text_shows_summary_table_confusions_and_mistakes(model: NluModel
 
 def test_intent_table_fits_the_longest_name() -> None:
     predictions = [predicted("continue_service", ("continue_service", 0.9))]
-    text = score(predictions, ["continue_service"]).format_text()
+    text = format_eval(score(predictions, ["continue_service"]), worst=15)
     header, row = text.splitlines()[4:6]
     assert header.startswith("intent             precision")  # 18 wide, then 10 for "precision"
     assert row.startswith("continue_service       1.000")
@@ -238,8 +243,8 @@ def test_intent_table_fits_the_longest_name() -> None:
 
 def test_long_mistake_lists_are_shortened(model: NluModel) -> None:
     pairs = [("my balance", "pay_bill")] * 30
-    assert "… and 15 more" in evaluate(model, pairs).format_text()
-    assert "… and 25 more" in evaluate(model, pairs).format_text(worst=5)
+    assert "… and 15 more" in format_eval(evaluate(model, pairs), worst=15)
+    assert "… and 25 more" in format_eval(evaluate(model, pairs), worst=5)
 
 
 def test_unknown_labels_and_empty_input_are_refused(model: NluModel) -> None:
