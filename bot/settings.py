@@ -101,7 +101,7 @@ class Settings:
     secret_key: str = ""
     conversation_idle_seconds: int = 15 * 60
     delivery: str = "sandbox"  # "sandbox" records outbound messages without sending them
-    nlu_threshold: float = 0.40
+    nlu_threshold: float = 0.55
     # Where the fitted intent model is kept between start-ups ("": `var/nlu` beside the default
     # database; "off": train at every start-up).
     nlu_cache: str = ""
@@ -147,7 +147,7 @@ class Settings:
             secret_key=env.get("BILLBOT_SECRET_KEY", ""),
             conversation_idle_seconds=_int(env, "BILLBOT_CONVERSATION_IDLE_SECONDS", 15 * 60),
             delivery=env.get("BILLBOT_DELIVERY", "sandbox"),
-            nlu_threshold=_float(env, "BILLBOT_NLU_THRESHOLD", 0.40),
+            nlu_threshold=_float(env, "BILLBOT_NLU_THRESHOLD", 0.55),
             nlu_cache=env.get("BILLBOT_NLU_CACHE", ""),
             pay_link_ttl_seconds=_int(env, "BILLBOT_PAY_LINK_TTL_SECONDS", 24 * 3600),
             default_region=env.get("BILLBOT_DEFAULT_REGION", "US").upper(),

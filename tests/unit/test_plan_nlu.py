@@ -10,15 +10,14 @@ import pytest
 
 from bot.nlu import NluModel, evaluate
 from bot.nlu.report import format_eval
-from intents.registry import default_registry
 
 HELDOUT = Path(__file__).resolve().parents[1] / "data" / "nlu_heldout.jsonl"
 OURS = ("plan_change", "add_on", "top_up")
 
 
 @pytest.fixture(scope="module")
-def model() -> NluModel:
-    return NluModel.from_registry(default_registry())
+def model(nlu_model: NluModel) -> NluModel:
+    return nlu_model  # the session's model: trained (or loaded) once per run
 
 
 def _heldout() -> list[tuple[str, str]]:
