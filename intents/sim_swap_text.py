@@ -39,10 +39,11 @@ CONFIRM_CARD = {
     "de funcionar.",
 }
 DONE_ESIM = {
-    "en": "Done: eSIM order {reference} for {number}. The activation details are on their way "
-    "to {email}. Your current SIM keeps working until you activate the eSIM.",
-    "es": "Hecho: pedido de eSIM {reference} para {number}. Los datos de activación van de "
-    "camino a {email}. Tu SIM actual sigue funcionando hasta que actives la eSIM.",
+    "en": "Done: eSIM order {reference} for {number}. Our SIM team emails the activation details "
+    "to {email} once the eSIM is ready. Your current SIM keeps working until you activate it.",
+    "es": "Hecho: pedido de eSIM {reference} para {number}. Nuestro equipo de SIM enviará los "
+    "datos de activación a {email} cuando la eSIM esté lista. Tu SIM actual sigue funcionando "
+    "hasta que la actives.",
 }
 DONE_CARD = {
     "en": "Done: SIM card order {reference} for {number}. It's posted to your address within "
