@@ -3,35 +3,22 @@ written apart from the training files) reach their intents."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 from bot.nlu import NluModel, evaluate
 from bot.nlu.report import format_eval
+from tests.nlu_data import heldout
 
-HELDOUT = Path(__file__).resolve().parents[1] / "data" / "nlu_heldout.jsonl"
 OURS = ("plan_change", "add_on", "top_up")
-
-
-@pytest.fixture(scope="module")
-def model(nlu_model: NluModel) -> NluModel:
-    return nlu_model  # the session's model: trained (or loaded) once per run
-
-
-def _heldout() -> list[tuple[str, str]]:
-    rows = [json.loads(line) for line in HELDOUT.read_text(encoding="utf-8").splitlines() if line]
-    return [(row["text"], row["label"]) for row in rows]
 
 
 @pytest.mark.parametrize("intent", OURS)
 def test_each_has_at_least_15_held_out_messages_and_recalls_most(
-    model: NluModel, intent: str
+    nlu_model: NluModel, intent: str
 ) -> None:
-    ours = [(text, label) for text, label in _heldout() if label == intent]
+    ours = [(text, label) for text, label in heldout() if label == intent]
     assert len(ours) >= 15
-    report = evaluate(model, ours)
+    report = evaluate(nlu_model, ours)
     assert report.per_intent[intent].recall >= 0.85, format_eval(report, worst=15)
 
 
@@ -44,5 +31,5 @@ def test_each_has_at_least_15_held_out_messages_and_recalls_most(
         ("what's my balance", "balance"),
     ],
 )
-def test_neighbours_keep_their_intents(model: NluModel, text: str, intent: str) -> None:
-    assert model.parse(text).intent == intent
+def test_neighbours_keep_their_intents(nlu_model: NluModel, text: str, intent: str) -> None:
+    assert nlu_model.parse(text).intent == intent

@@ -3,37 +3,23 @@ never trained on) and the way people really ask for them."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 from bot.nlu import NluModel, evaluate
 from bot.nlu.report import format_eval
+from tests.nlu_data import heldout
 
-HELDOUT = Path(__file__).resolve().parents[1] / "data" / "nlu_heldout.jsonl"
 OURS = ("ticket_status", "payment_history", "bill_explain", "help")
-
-
-@pytest.fixture(scope="module")
-def model(nlu_model: NluModel) -> NluModel:
-    return nlu_model  # the session's model: trained (or loaded) once per run
-
-
-def _heldout() -> list[tuple[str, str]]:
-    with HELDOUT.open(encoding="utf-8") as lines:
-        rows = [json.loads(line) for line in lines if line.strip()]
-    return [(row["text"], row["label"]) for row in rows]
 
 
 @pytest.mark.parametrize("intent", OURS)
 def test_each_has_its_own_held_out_lines(intent: str) -> None:
-    assert sum(label == intent for _, label in _heldout()) >= 15
+    assert sum(label == intent for _, label in heldout()) >= 15
 
 
 @pytest.mark.parametrize("intent", OURS)
-def test_held_out_lines_are_routed_to_the_intent(model: NluModel, intent: str) -> None:
-    report = evaluate(model, _heldout())
+def test_held_out_lines_are_routed_to_the_intent(nlu_model: NluModel, intent: str) -> None:
+    report = evaluate(nlu_model, heldout())
 
     scores = report.per_intent[intent]
     assert scores.recall >= 0.9 and scores.f1 >= 0.9, format_eval(report, worst=15)
@@ -57,8 +43,8 @@ def test_held_out_lines_are_routed_to_the_intent(model: NluModel, intent: str) -
         ("teléfono de atención al cliente", "help"),
     ],
 )
-def test_how_people_ask(model: NluModel, text: str, intent: str) -> None:
-    assert model.parse(text).intent == intent
+def test_how_people_ask(nlu_model: NluModel, text: str, intent: str) -> None:
+    assert nlu_model.parse(text).intent == intent
 
 
 @pytest.mark.parametrize(
@@ -70,5 +56,5 @@ def test_how_people_ask(model: NluModel, text: str, intent: str) -> None:
         ("what do i owe", "balance"),
     ],
 )
-def test_neighbours_keep_their_own_requests(model: NluModel, text: str, intent: str) -> None:
-    assert model.parse(text).intent == intent
+def test_neighbours_keep_their_own_requests(nlu_model: NluModel, text: str, intent: str) -> None:
+    assert nlu_model.parse(text).intent == intent
