@@ -10,23 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
-
-import numpy as np
-from numpy.typing import NDArray
+from typing import Protocol
 
 from bot.nlu import stored
 from bot.nlu.entities import extract_entities
+from bot.nlu.fitted import FittedModel
 from bot.nlu.normalize import fold_repeats, normalize
 from bot.nlu.requests import lead_and_also, requests
 from bot.nlu.spelling import SpellFixer
 from bot.nlu.training import load_labelled_files, training_files
 from bot.nlu.types import OUT_OF_SCOPE, ParseResult
-
-if TYPE_CHECKING:
-    from sklearn.linear_model import LogisticRegression
-
-    from bot.nlu.features import Featurizer
 
 
 class IntentCatalog(Protocol):
@@ -65,8 +58,7 @@ class NluModel:
         self,
         *,
         labels: Sequence[str],
-        featurizer: Featurizer,
-        classifier: LogisticRegression,
+        fitted: FittedModel,
         spelling: SpellFixer,
         threshold: float,
         default_region: str,
@@ -75,12 +67,8 @@ class NluModel:
         self.labels: tuple[str, ...] = tuple(labels)
         # What it learnt from, as given: cross-validation retrains on folds of exactly these.
         self.examples: tuple[tuple[str, str], ...] = tuple(examples)
-        self._featurizer = featurizer
-        self._classifier = classifier
+        self._fitted = fitted
         self._spelling = spelling
-        self._classes: tuple[str, ...] = tuple(str(c) for c in classifier.classes_)
-        self._coef: NDArray[np.float64] = np.asarray(classifier.coef_, dtype=np.float64)
-        self._intercept: NDArray[np.float64] = np.asarray(classifier.intercept_, dtype=np.float64)
         self._threshold = threshold
         self.default_region = default_region
         self._parse_remembered = lru_cache(maxsize=CACHED_TEXTS)(self.classify)
@@ -107,12 +95,11 @@ class NluModel:
         known = tuple(dict.fromkeys(labels))
         _check_examples(examples, known, threshold)
         texts = [prepare(text) for text, _ in examples]
-        featurizer, classifier = _fitted(texts, [intent for _, intent in examples], cache_dir)
+        fitted = _fitted(texts, [intent for _, intent in examples], cache_dir)
         spelling = SpellFixer(word for text in texts for word in text.split())
         return cls(
             labels=known,
-            featurizer=featurizer,
-            classifier=classifier,
+            fitted=fitted,
             spelling=spelling,
             threshold=threshold,
             default_region=default_region,
@@ -210,21 +197,12 @@ class NluModel:
         return self._rank(" ".join(words))[0]
 
     def _rank(self, prepared: str) -> tuple[tuple[str, float], ...]:
-        pairs = zip(self._classes, self._probabilities(prepared), strict=True)
+        fitted = self._fitted
+        pairs = zip(fitted.classes, fitted.probabilities(prepared), strict=True)
         return tuple(sorted(pairs, key=lambda pair: (-pair[1], pair[0])))
 
-    def _probabilities(self, prepared: str) -> list[float]:
-        """What `predict_proba` returns, computed from the sparse vector directly."""
-        indices, values = self._featurizer.vector(prepared)
-        scores = self._coef[:, indices] @ values + self._intercept
-        if len(self._classes) == 2:  # binary logistic regression keeps one row of weights
-            positive = float(0.5 * (1.0 + np.tanh(scores[0] / 2.0)))  # sigmoid, overflow-free
-            return [1.0 - positive, positive]
-        exp = np.exp(scores - scores.max())
-        return [float(p) for p in exp / exp.sum()]
 
-
-def _fitted(texts: list[str], intents: list[str], cache_dir: Path | None) -> stored.Fitted:
+def _fitted(texts: list[str], intents: list[str], cache_dir: Path | None) -> FittedModel:
     """The fit for these examples: loaded from `cache_dir` when stored there, else made."""
     digest = stored.key(list(zip(texts, intents, strict=True)), sorted(set(intents)))
     found = stored.load(cache_dir, digest) if cache_dir is not None else None

@@ -5,7 +5,8 @@ scikit-learn and numpy, and `FIT_VERSION` (raise it when featurising or fitting 
 different key is a different file, so a changed training file simply trains afresh; an
 unreadable file is ignored and replaced. Written atomically (a temporary file, then a rename),
 so two processes starting at once never read half a file. The files hold only what billbot's
-own training data produced, in billbot's own data folder.
+own training data produced, in billbot's own data folder: a `bot.nlu.fitted.FittedModel`,
+plain dicts and numpy arrays, so loading one never imports scikit-learn.
 """
 
 from __future__ import annotations
@@ -19,16 +20,12 @@ import tempfile
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from sklearn.linear_model import LogisticRegression
-
-    from bot.nlu.features import Featurizer
+from bot.nlu.fitted import FittedModel
 
 log = logging.getLogger(__name__)
-FIT_VERSION = "1"
-Fitted = tuple["Featurizer", "LogisticRegression"]
+FIT_VERSION = "2"  # 2: plain FittedModel instead of scikit-learn objects
 
 
 def key(examples: Sequence[tuple[str, str]], labels: Sequence[str]) -> str:
@@ -38,7 +35,7 @@ def key(examples: Sequence[tuple[str, str]], labels: Sequence[str]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:40]
 
 
-def load(folder: Path, digest: str) -> Fitted | None:
+def load(folder: Path, digest: str) -> FittedModel | None:
     """The fit stored under `digest`, or None (absent, unreadable or from another version)."""
     path = _path(folder, digest)
     try:
@@ -49,10 +46,10 @@ def load(folder: Path, digest: str) -> Fitted | None:
     except Exception as error:  # a bad cache file must never stop start-up
         log.warning("ignoring the stored NLU model %s: %s", path.name, error)
         return None
-    return stored if isinstance(stored, tuple) and len(stored) == 2 else None
+    return stored if isinstance(stored, FittedModel) else None
 
 
-def save(folder: Path, digest: str, fitted: Fitted) -> None:
+def save(folder: Path, digest: str, fitted: FittedModel) -> None:
     """Store the fit (best effort: a read-only folder only costs the next start-up a fit)."""
     try:
         folder.mkdir(parents=True, exist_ok=True)

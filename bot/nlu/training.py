@@ -22,6 +22,8 @@ Example = tuple[str, str]  # (text, intent)
 # Rasa entity annotations: [text](entity), [text](entity:value), [text]{"entity": "x"}
 _ANNOTATION = re.compile(r"\[([^\[\]]+)\](?:\([^()]*\)|\{[^{}]*\})+")
 _SKIPPED_KEYS = ("synonym", "regex", "lookup")  # Rasa item kinds that hold no examples
+# libyaml's safe loader when PyYAML was built with it: the same documents, several times faster
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def load_training_data(path: Path) -> list[Example]:
@@ -62,7 +64,7 @@ def load_labelled_files(files: Iterable[Path], labels: Iterable[str]) -> list[Ex
 def load_file(path: Path) -> list[Example]:
     """The examples of one Rasa nlu.yml file; ValueError naming the file when it is malformed."""
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path.name}: not valid YAML ({_first_line(exc)})") from None
     try:

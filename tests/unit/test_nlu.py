@@ -11,6 +11,7 @@ import pytest
 
 from bot.bootstrap import build_nlu
 from bot.nlu import OUT_OF_SCOPE, NluModel, evaluate, load_labelled_files
+from bot.nlu.fitting import fit_with_scikit_learn, plain
 from bot.nlu.model import DEFAULT_THRESHOLD, prepare
 from bot.nlu.report import format_eval
 from bot.settings import Settings
@@ -101,11 +102,16 @@ def test_parse_keeps_the_original_text(model: NluModel) -> None:
     assert model.parse("  What do I OWE?? ").text == "  What do I OWE?? "
 
 
-def test_fast_path_matches_scikit_learn(model: NluModel, heldout: list[tuple[str, str]]) -> None:
+def test_the_plain_fit_scores_as_scikit_learn(
+    model: NluModel, heldout: list[tuple[str, str]]
+) -> None:
+    texts = [prepare(text) for text, _ in model.examples[::3]]
+    featurizer, classifier = fit_with_scikit_learn(texts, [i for _, i in model.examples[::3]])
+    fitted = plain(featurizer, classifier)
     for text, _ in heldout[::7]:
         prepared = prepare(text)
-        expected = model._classifier.predict_proba(model._featurizer.transform([prepared]))[0]
-        assert np.allclose(model._probabilities(prepared), expected, atol=1e-9)
+        expected = classifier.predict_proba(featurizer.transform([prepared]))[0]
+        assert np.allclose(fitted.probabilities(prepared), expected, atol=1e-9)
 
 
 def test_below_threshold_becomes_out_of_scope(model: NluModel) -> None:

@@ -3,6 +3,8 @@ they change, and a damaged file never stops start-up (bot/nlu/stored.py)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from bot.nlu import NluModel, stored
@@ -62,3 +64,24 @@ def test_an_unwritable_folder_only_costs_a_fit(tmp_path: Path) -> None:
     model = _train(blocker / "nlu")
 
     assert model.parse("what do i owe").intent == "balance"
+
+
+def test_loading_a_stored_fit_never_imports_scikit_learn(tmp_path: Path) -> None:
+    _train(tmp_path)  # trains (scikit-learn) and stores
+    program = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from bot.nlu import NluModel\n"
+        f"examples = {EXAMPLES!r}\n"
+        f"model = NluModel.train(examples, labels={LABELS!r}, cache_dir=Path(sys.argv[1]))\n"
+        "assert model.parse('my phone got stolen').intent == 'bar_sim'\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in {'sklearn', 'scipy'}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.stdout.strip() == "[]"
