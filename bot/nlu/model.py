@@ -183,13 +183,18 @@ class NluModel:
         """What `parse` returns, worked out afresh (what a new text costs)."""
         entities = extract_entities(text, default_region=self.default_region)
         words = [self._spelling.correct(word) for word in prepare(text).split()]
-        if not any(word.isalpha() and word in self._spelling for word in words):
+        if not any(self._meaningful(word) for word in words):
             return ParseResult(text, OUT_OF_SCOPE, 0.0, entities, ((OUT_OF_SCOPE, 0.0),))
         ranking = self._rank(" ".join(words))
         intent, also = lead_and_also(
             decide(ranking, self.threshold), requests(text, self._best_of)
         )
         return ParseResult(text, intent, ranking[0][1], entities, ranking, also)
+
+    def _meaningful(self, word: str) -> bool:
+        """A word the training data knows, longer than one letter: a message with none of those
+        ("\x1b[31m", "qxzv", emoji) has nothing to classify."""
+        return len(word) > 1 and word.isalpha() and word in self._spelling
 
     def _best_of(self, piece: str) -> tuple[str, float]:
         """A piece of a message (`bot.nlu.requests`): its best intent and confidence."""
