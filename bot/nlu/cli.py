@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -22,7 +22,7 @@ from bot.nlu.evaluate import WORST_MISTAKES, EvalReport, Labelled, Prediction, p
 from bot.nlu.latency import Latency, measure_latency, timed
 from bot.nlu.model import NluModel
 from bot.nlu.report import format_cv, format_eval, format_latency, format_thresholds
-from bot.nlu.thresholds import DEFAULT_THRESHOLDS, sweep
+from bot.nlu.thresholds import DEFAULT_THRESHOLDS, ThresholdRow, sweep
 from bot.nlu.types import ParseResult
 from bot.settings import Settings, SettingsError
 
@@ -87,11 +87,7 @@ def _add_eval(commands: argparse._SubParsersAction[ParserT], options: ParserT) -
         metavar="N",
         help="show the N most confident mistakes (default %(default)s)",
     )
-    command.add_argument(
-        "--thresholds",
-        action="store_true",
-        help="also score out-of-scope thresholds 0.20-0.80, to choose one",
-    )
+    _add_thresholds_option(command, "the file's parses")
     command.set_defaults(func=_guarded(run_eval))
 
 
@@ -104,7 +100,16 @@ def _add_cv(commands: argparse._SubParsersAction[ParserT], options: ParserT) -> 
         "--seed", type=int, default=SEED, help="shuffle seed (default %(default)s)"
     )
     command.add_argument("--json", action="store_true", help="print JSON")
+    _add_thresholds_option(command, "each example's parse by the fold that left it out")
     command.set_defaults(func=_guarded(run_cv))
+
+
+def _add_thresholds_option(command: argparse.ArgumentParser, parses: str) -> None:
+    command.add_argument(
+        "--thresholds",
+        action="store_true",
+        help=f"also score out-of-scope thresholds 0.20-0.80 on {parses}, to choose one",
+    )
 
 
 def _model_options(parser_class: type[ParserT]) -> ParserT:
@@ -178,10 +183,7 @@ def _eval_output(
     predictions: list[Prediction],
 ) -> str:
     """The report, timings and (with --thresholds) the threshold table, as text or JSON."""
-    rows = None
-    if args.thresholds:  # the model's own threshold is always among them, for comparison
-        thresholds = sorted({*DEFAULT_THRESHOLDS, model.threshold})
-        rows = sweep(predictions, model.labels, thresholds)
+    rows = _threshold_rows(args, model, predictions)
     if args.json:
         data = {**report.as_dict(worst=args.worst), "latency": latency.as_dict()}
         data["threshold"] = model.threshold
@@ -208,8 +210,28 @@ def run_cv(args: argparse.Namespace) -> int:
         result = cross_validate(model.examples, train, folds=args.folds, seed=args.seed)
     except ValueError as exc:  # too many folds, or a fold left with a single intent
         raise CliError(str(exc)) from None
-    print(json.dumps(result.as_dict(), ensure_ascii=False) if args.json else format_cv(result))
+    rows = _threshold_rows(args, model, result.predictions)
+    if args.json:
+        data = result.as_dict()
+        if rows is not None:
+            data["thresholds"] = [row.as_dict() for row in rows]
+        print(json.dumps(data, ensure_ascii=False))
+    else:
+        parts = [format_cv(result)]
+        if rows is not None:
+            parts.append(format_thresholds(rows, current=model.threshold))
+        print("\n\n".join(parts))
     return OK
+
+
+def _threshold_rows(
+    args: argparse.Namespace, model: NluModel, predictions: Sequence[Prediction]
+) -> list[ThresholdRow] | None:
+    """With --thresholds, the sweep over `predictions`; the model's own threshold is always
+    among the rows, for comparison."""
+    if not args.thresholds:
+        return None
+    return sweep(predictions, model.labels, sorted({*DEFAULT_THRESHOLDS, model.threshold}))
 
 
 def read_labelled(path: Path, labels: Collection[str]) -> list[tuple[str, str]]:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from bot.nlu.evaluate import EvalReport, evaluate
+from bot.nlu.evaluate import EvalReport, Prediction, predict, score
 
 if TYPE_CHECKING:
     from bot.nlu.model import NluModel
@@ -46,6 +46,9 @@ class CrossValidation:
     seed: int
     examples: int
     reports: tuple[EvalReport, ...]
+    # every example's parse by the model that did not see it, folds pooled: what a threshold
+    # sweep re-decides to choose the threshold on training data (`billbot nlu cv --thresholds`)
+    predictions: tuple[Prediction, ...] = ()
 
     @property
     def folds(self) -> int:
@@ -99,8 +102,13 @@ def cross_validate(
 ) -> CrossValidation:
     """Train on all folds but one and score that one, for each fold in turn."""
     tests = stratified_folds([intent for _, intent in examples], folds, seed=seed)
-    reports = tuple(_run_fold(examples, set(test), train) for test in tests)
-    return CrossValidation(seed=seed, examples=len(examples), reports=reports)
+    runs = [_run_fold(examples, set(test), train) for test in tests]
+    return CrossValidation(
+        seed=seed,
+        examples=len(examples),
+        reports=tuple(report for report, _ in runs),
+        predictions=tuple(p for _, predictions in runs for p in predictions),
+    )
 
 
 def stratified_folds(labels: Sequence[str], folds: int, *, seed: int = SEED) -> list[list[int]]:
@@ -123,9 +131,12 @@ def stratified_folds(labels: Sequence[str], folds: int, *, seed: int = SEED) -> 
     return [sorted(fold) for fold in dealt]
 
 
-def _run_fold(examples: Sequence[Example], held_out: set[int], train: Trainer) -> EvalReport:
+def _run_fold(
+    examples: Sequence[Example], held_out: set[int], train: Trainer
+) -> tuple[EvalReport, list[Prediction]]:
     model = train([ex for n, ex in enumerate(examples) if n not in held_out])
-    return evaluate(model, [ex for n, ex in enumerate(examples) if n in held_out])
+    predictions = predict(model, [ex for n, ex in enumerate(examples) if n in held_out])
+    return score(predictions, model.labels), predictions
 
 
 def _supports(report: EvalReport, label: str) -> bool:

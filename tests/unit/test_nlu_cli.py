@@ -10,7 +10,7 @@ import argparse
 import io
 import json
 from collections.abc import Callable
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,7 @@ from bot.bootstrap import build_nlu
 from bot.nlu import NluModel
 from bot.nlu.__main__ import main
 from bot.nlu.cli import ModelBuilder, register
+from bot.nlu.crossval import cross_validate
 from bot.settings import Settings
 from intents.registry import default_registry
 
@@ -374,6 +375,30 @@ def test_cv_json_is_the_same_every_run(run: Runner, small_data: Path) -> None:
     assert (data["folds"], data["seed"], data["examples"]) == (3, 0, 18)
     assert len(data["fold_macro_f1"]) == 3
     assert set(data["per_intent_f1"]) == {"balance", "pay_bill", "out_of_scope"}
+
+
+def test_cv_thresholds_sweep_every_example_once_out_of_fold(run: Runner, small_data: Path) -> None:
+    args = ("--data", str(small_data), "--folds", "3", "--threshold", "0.42")
+    code, out, err = run("nlu", "cv", *args, "--thresholds", "--json")
+    assert (code, err) == (0, "")
+    rows = {row["threshold"]: row for row in json.loads(out)["thresholds"]}
+    assert 0.42 in rows and 0.2 in rows and 0.8 in rows
+    # a higher threshold turns more parses away: out-of-scope recall never falls
+    recalls = [rows[t]["oos_recall"] for t in sorted(rows)]
+    assert recalls == sorted(recalls)
+
+    code, text, _ = run("nlu", "cv", *args, "--thresholds")
+    assert code == 0
+    assert "out-of-scope threshold" in text and "current" in text
+
+
+def test_cv_pools_one_prediction_per_example() -> None:
+    examples = [(f"pay my bill {n}", "pay_bill") for n in ("now", "today", "please")]
+    examples += [(f"what do i owe {n}", "balance") for n in ("now", "today", "please")]
+    examples += [(f"tell me a joke {n}", "out_of_scope") for n in ("now", "today", "please")]
+    labels = ("balance", "pay_bill", "out_of_scope")
+    result = cross_validate(examples, partial(NluModel.train, labels=labels), folds=3)
+    assert sorted(p.text for p in result.predictions) == sorted(text for text, _ in examples)
 
 
 @pytest.mark.parametrize(
