@@ -46,11 +46,18 @@ def sweep(
 
 
 def with_threshold(predictions: Sequence[Prediction], threshold: float) -> list[Prediction]:
-    """The predictions a model with `threshold` would have made: same rankings, re-decided."""
+    """The predictions a model with `threshold` would have made: same rankings, re-decided.
+
+    A message read as two requests keeps its first one: the pieces' own bar
+    (`bot.nlu.requests.PIECE_CONFIDENCE`) chose it, not the threshold."""
     return [
-        replace(p, result=replace(p.result, intent=decide(p.result.ranking, threshold)))
-        for p in predictions
+        replace(p, result=replace(p.result, intent=_redecided(p, threshold))) for p in predictions
     ]
+
+
+def _redecided(prediction: Prediction, threshold: float) -> str:
+    result = prediction.result
+    return result.intent if result.also is not None else decide(result.ranking, threshold)
 
 
 def _row(predictions: list[Prediction], labels: Sequence[str], threshold: float) -> ThresholdRow:
