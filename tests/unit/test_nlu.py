@@ -46,16 +46,22 @@ def test_heldout_set_is_big_and_uses_only_canonical_labels(
     assert {label for _, label in heldout} == set(INTENTS)
 
 
-def test_no_heldout_text_appears_in_the_training_data(heldout: list[tuple[str, str]]) -> None:
-    trained = {prepare(text) for text, _ in load_labelled_files(REGISTRY.training_files, INTENTS)}
+@pytest.fixture(scope="module")
+def trained() -> set[str]:
+    """Every training example as the classifier reads it."""
+    return {prepare(text) for text, _ in load_labelled_files(REGISTRY.training_files, INTENTS)}
+
+
+def test_no_heldout_text_appears_in_the_training_data(
+    heldout: list[tuple[str, str]], trained: set[str]
+) -> None:
     assert "" not in trained  # so emoji-only held-out texts cannot collide either
     assert [text for text, _ in heldout if prepare(text) in trained] == []
 
 
-def test_no_evaluation_text_appears_in_the_training_data() -> None:
+def test_no_evaluation_text_appears_in_the_training_data(trained: set[str]) -> None:
     """A text in both would measure memory, not understanding: the evaluation set's figures
     (docs/nlu.md) hold only for messages the model never saw, after normalisation."""
-    trained = {prepare(text) for text, _ in load_labelled_files(REGISTRY.training_files, INTENTS)}
     assert [text for text, _ in evaluation() if prepare(text) in trained] == []
 
 
