@@ -41,6 +41,7 @@ from bot.identity import Identity
 from bot.inbox import Inbox
 from bot.links import LinkSigner
 from bot.nlu import NluModel
+from bot.nlu.encoder import load_encoder
 from bot.operator import OperatorConfig, load_operator_config
 from bot.otp import OneTimeCodes
 from bot.outbox import DeliveryLimits, Outbox, Sender
@@ -198,19 +199,23 @@ def build_nlu(settings: Settings, *, data: Path | None = None) -> NluModel:
 
     Trained on each registered intent's training file, or on the Rasa files in the folder
     `data` instead (`billbot nlu --data DIR`), whose intents must still be registered ones.
-    ValueError naming the file when training data is malformed or names an unknown intent.
+    Unsure messages also go through the sentence encoder `BILLBOT_NLU_ENCODER` names, when it
+    is installed. ValueError naming the file when training data is malformed or names an
+    unknown intent.
     """
     registry = default_registry()
     threshold, region = settings.nlu_threshold, settings.default_region
+    encoder = load_encoder(settings.nlu_encoder)
     if data is None:
         return NluModel.from_registry(
             registry,
             threshold=threshold,
             default_region=region,
             cache_dir=nlu_cache_folder(settings.nlu_cache),
+            encoder=encoder,
         )
     return NluModel.from_directory(
-        data, labels=registry.names, threshold=threshold, default_region=region
+        data, labels=registry.names, threshold=threshold, default_region=region, encoder=encoder
     )
 
 

@@ -105,6 +105,9 @@ class Settings:
     # Where the fitted intent model is kept between start-ups ("": `var/nlu` beside the default
     # database; "off": train at every start-up).
     nlu_cache: str = ""
+    # The sentence encoder unsure messages go through ("minilm", when the `encoder` extra is
+    # installed; "off": words alone decide; bot.nlu.encoder)
+    nlu_encoder: str = "minilm"
     pay_link_ttl_seconds: int = 24 * 3600
     default_region: str = "US"  # for phone numbers typed without a country code
     scheduler_enabled: bool = True
@@ -149,6 +152,7 @@ class Settings:
             delivery=env.get("BILLBOT_DELIVERY", "sandbox"),
             nlu_threshold=_float(env, "BILLBOT_NLU_THRESHOLD", 0.55),
             nlu_cache=env.get("BILLBOT_NLU_CACHE", ""),
+            nlu_encoder=env.get("BILLBOT_NLU_ENCODER", "minilm"),
             pay_link_ttl_seconds=_int(env, "BILLBOT_PAY_LINK_TTL_SECONDS", 24 * 3600),
             default_region=env.get("BILLBOT_DEFAULT_REGION", "US").upper(),
             scheduler_enabled=_flag(env, "BILLBOT_SCHEDULER", True),

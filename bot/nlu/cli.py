@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO, TypeVar
 
 from bot.nlu.crossval import DEFAULT_FOLDS, SEED, cross_validate
+from bot.nlu.encoder import RememberingEncoder
 from bot.nlu.evaluate import WORST_MISTAKES, EvalReport, Labelled, Prediction, predict, score
 from bot.nlu.latency import Latency, measure_latency, timed
 from bot.nlu.model import NluModel
@@ -187,13 +188,25 @@ def _eval_output(
     if args.json:
         data = {**report.as_dict(worst=args.worst), "latency": latency.as_dict()}
         data["threshold"] = model.threshold
+        data["encoder"] = model.reads_meaning or None
+        data["meaning_gate"] = model.meaning_gate
         if rows is not None:
             data["thresholds"] = [row.as_dict() for row in rows]
         return json.dumps(data, ensure_ascii=False)
-    parts = [format_eval(report, worst=args.worst), format_latency(latency)]
+    parts = [format_eval(report, worst=args.worst), format_model(model), format_latency(latency)]
     if rows is not None:
         parts.append(format_thresholds(rows, current=model.threshold))
     return "\n\n".join(parts)
+
+
+def format_model(model: NluModel) -> str:
+    """Which recogniser was measured: words alone, or words and, when unsure, meaning."""
+    if not model.reads_meaning:
+        return "model         words alone (TF-IDF, logistic regression)"
+    return (
+        "model         words (TF-IDF, logistic regression); below "
+        f"{model.meaning_gate:.2f} their meaning too ({model.reads_meaning})"
+    )
 
 
 def run_cv(args: argparse.Namespace) -> int:
@@ -205,6 +218,7 @@ def run_cv(args: argparse.Namespace) -> int:
         labels=model.labels,
         threshold=model.threshold,
         default_region=model.default_region,
+        encoder=RememberingEncoder(model.encoder) if model.encoder is not None else None,
     )
     try:
         result = cross_validate(model.examples, train, folds=args.folds, seed=args.seed)

@@ -6,12 +6,17 @@ would, without building a matrix), and the logistic regression's weights turn it
 probabilities (as `predict_proba` would). Importing scikit-learn costs a process 1.5–2.5 s;
 loading this from `bot.nlu.stored` costs numpy only, so start-up, the `billbot` commands and
 every worker start quickly. A unit test holds it equal to scikit-learn's own path.
+
+`Fit` is what billbot stores: a model of the words alone, which answers when it is sure, and,
+when a sentence encoder is in use (`bot.nlu.encoder`), a second model of the words and the
+sentence's meaning together, asked only when the first is unsure.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -20,6 +25,7 @@ from bot.nlu.analyzers import Analyzer
 
 Indices = NDArray[np.int64]
 Weights = NDArray[np.float64]
+Vector = NDArray[np.floating[Any]]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -52,18 +58,36 @@ class FittedModel:
     classes: tuple[str, ...]
     coef: Weights  # (classes, features); one row for a binary model
     intercept: Weights
+    # (classes, dimensions): the weights of a sentence vector read beside the words, if any
+    meaning_coef: Weights | None = None
 
     def vector(self, text: str) -> tuple[Indices, Weights]:
         """The text's non-zero features as (column indices, values)."""
         pieces = [part.vector(text) for part in self.parts]
         return np.concatenate([p[0] for p in pieces]), np.concatenate([p[1] for p in pieces])
 
-    def probabilities(self, text: str) -> list[float]:
-        """One probability per class, in `classes` order."""
+    def probabilities(self, text: str, meaning: Vector | None = None) -> list[float]:
+        """One probability per class, in `classes` order; `meaning` is the text's sentence
+        vector, for a model fitted with one (`meaning_coef`)."""
         indices, values = self.vector(text)
         scores = self.coef[:, indices] @ values + self.intercept
+        if self.meaning_coef is not None:
+            if meaning is None:
+                raise ValueError("this model reads a sentence vector beside the words")
+            scores = scores + self.meaning_coef @ meaning
         if len(self.classes) == 2:  # binary logistic regression keeps one row of weights
             positive = float(0.5 * (1.0 + np.tanh(scores[0] / 2.0)))  # sigmoid, overflow-free
             return [1.0 - positive, positive]
         exp = np.exp(scores - scores.max())
         return [float(p) for p in exp / exp.sum()]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Fit:
+    """The words-only model, and the one that also reads meaning (None without an encoder),
+    asked when the words-only model's best confidence is below `gate`."""
+
+    words: FittedModel
+    meaning: FittedModel | None = None
+    encoder: str = ""  # the `SentenceEncoder.name` `meaning` was fitted with
+    gate: float = 0.0

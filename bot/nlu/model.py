@@ -1,5 +1,9 @@
 """The intent classifier: normalise, fix typos, featurise, logistic regression, threshold.
 
+Words first: a logistic regression on TF-IDF features answers when it is sure. When it is not,
+and a sentence encoder is in use (`bot.nlu.encoder`), a second regression reads the words and
+the sentence's meaning together and answers instead (`bot.nlu.fitted.Fit`).
+
 The model knows no intent names of its own: its labels come from whoever trains it, and in
 billbot that is the intent registry (`NluModel.from_registry`), so the NLU, the engine and the
 menu share one list. Training data naming an intent outside the labels is refused.
@@ -7,14 +11,16 @@ menu share one list. Training data naming an intent outside the labels is refuse
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
 from bot.nlu import stored
+from bot.nlu.encoder import SentenceEncoder
 from bot.nlu.entities import extract_entities
-from bot.nlu.fitted import FittedModel
+from bot.nlu.fitted import Fit
 from bot.nlu.normalize import fold_repeats, normalize
 from bot.nlu.requests import lead_and_also, requests
 from bot.nlu.spelling import SpellFixer
@@ -59,17 +65,24 @@ class NluModel:
         self,
         *,
         labels: Sequence[str],
-        fitted: FittedModel,
+        fitted: Fit,
         spelling: SpellFixer,
         threshold: float,
         default_region: str,
         examples: Sequence[tuple[str, str]] = (),
+        encoder: SentenceEncoder | None = None,
+        spellings: Mapping[str, str] | None = None,
     ) -> None:
         self.labels: tuple[str, ...] = tuple(labels)
         # What it learnt from, as given: cross-validation retrains on folds of exactly these.
         self.examples: tuple[tuple[str, str], ...] = tuple(examples)
         self._fitted = fitted
+        # the encoder the fit's second model was fitted with; None when it has none
+        self.encoder = encoder if fitted.meaning is not None else None
         self._spelling = spelling
+        # folded word → its usual spelling in the training data ("bil" → "bill"): the encoder
+        # reads words as people spell them
+        self._spellings = spellings or {}
         self._threshold = threshold
         self.default_region = default_region
         self._parse_remembered = lru_cache(maxsize=CACHED_TEXTS)(self.classify)
@@ -83,11 +96,13 @@ class NluModel:
         threshold: float = DEFAULT_THRESHOLD,
         default_region: str = "US",
         cache_dir: Path | None = None,
+        encoder: SentenceEncoder | None = None,
     ) -> NluModel:
         """Fit on (text, intent) pairs; deterministic for the same examples in the same order.
 
         With `cache_dir`, a fit stored there for exactly these examples is loaded instead
-        (`bot.nlu.stored`), and a new fit is stored.
+        (`bot.nlu.stored`), and a new fit is stored. With `encoder`, the model that also reads
+        meaning is fitted too.
 
         `labels` are every intent the model may answer with (the registry's names); they must
         include `OUT_OF_SCOPE`, the answer below the threshold. An intent among the labels with
@@ -96,7 +111,8 @@ class NluModel:
         known = tuple(dict.fromkeys(labels))
         _check_examples(examples, known, threshold)
         texts = [prepare(text) for text, _ in examples]
-        fitted = _fitted(texts, [intent for _, intent in examples], cache_dir)
+        written = [normalize(text) for text, _ in examples]
+        fitted = _fitted(texts, written, [intent for _, intent in examples], encoder, cache_dir)
         spelling = SpellFixer(word for text in texts for word in text.split())
         return cls(
             labels=known,
@@ -105,6 +121,8 @@ class NluModel:
             threshold=threshold,
             default_region=default_region,
             examples=examples,
+            encoder=encoder,
+            spellings=usual_spellings(written),
         )
 
     @classmethod
@@ -116,6 +134,7 @@ class NluModel:
         threshold: float = DEFAULT_THRESHOLD,
         default_region: str = "US",
         cache_dir: Path | None = None,
+        encoder: SentenceEncoder | None = None,
     ) -> NluModel:
         """Train on Rasa-format files, read in the given order.
 
@@ -129,6 +148,7 @@ class NluModel:
             threshold=threshold,
             default_region=default_region,
             cache_dir=cache_dir,
+            encoder=encoder,
         )
 
     @classmethod
@@ -139,6 +159,7 @@ class NluModel:
         threshold: float = DEFAULT_THRESHOLD,
         default_region: str = "US",
         cache_dir: Path | None = None,
+        encoder: SentenceEncoder | None = None,
     ) -> NluModel:
         """Train on each registered intent's training file; the registry's names are the labels."""
         return cls.from_files(
@@ -147,6 +168,7 @@ class NluModel:
             threshold=threshold,
             default_region=default_region,
             cache_dir=cache_dir,
+            encoder=encoder,
         )
 
     @classmethod
@@ -157,10 +179,15 @@ class NluModel:
         labels: Iterable[str],
         threshold: float = DEFAULT_THRESHOLD,
         default_region: str = "US",
+        encoder: SentenceEncoder | None = None,
     ) -> NluModel:
         """Train on every *.yml / *.yaml file in `path` (in file-name order), e.g. `--data DIR`."""
         return cls.from_files(
-            training_files(path), labels=labels, threshold=threshold, default_region=default_region
+            training_files(path),
+            labels=labels,
+            threshold=threshold,
+            default_region=default_region,
+            encoder=encoder,
         )
 
     @property
@@ -186,7 +213,7 @@ class NluModel:
         words = self._corrected(text)
         if not any(self._meaningful(word) for word in words):
             return ParseResult(text, OUT_OF_SCOPE, 0.0, entities, ((OUT_OF_SCOPE, 0.0),))
-        ranking = self._rank(" ".join(words))
+        ranking = self._rank(" ".join(words), text)
         intent, also = lead_and_also(
             decide(ranking, self.threshold), requests(text, self._best_of)
         )
@@ -198,28 +225,82 @@ class NluModel:
         return len(word) > 1 and word.isalpha() and word in self._spelling
 
     def _best_of(self, piece: str) -> tuple[str, float]:
-        """A piece of a message (`bot.nlu.requests`): its best intent and confidence."""
+        """A piece of a message (`bot.nlu.requests`): its best intent and confidence, from its
+        words alone (a message's pieces cost no encoder runs)."""
         return self._rank(" ".join(self._corrected(piece)))[0]
 
     def _corrected(self, text: str) -> list[str]:
         """The words the classifier reads: prepared, each one-letter typo fixed."""
         return [self._spelling.correct(word) for word in prepare(text).split()]
 
-    def _rank(self, prepared: str) -> tuple[tuple[str, float], ...]:
-        fitted = self._fitted
-        pairs = zip(fitted.classes, fitted.probabilities(prepared), strict=True)
+    @property
+    def reads_meaning(self) -> str:
+        """The sentence encoder unsure messages go through, or "" when words alone decide."""
+        return self.encoder.name if self.encoder is not None else ""
+
+    @property
+    def meaning_gate(self) -> float:
+        """Below this best confidence of the words alone, meaning is read too (0: never)."""
+        return self._fitted.gate if self.encoder is not None else 0.0
+
+    def _as_written(self, encoder: SentenceEncoder, text: str) -> str:
+        """What the encoder reads: normalised, spelt as people spell ("bill", not the
+        classifier's folded "bil"), each one-letter typo fixed ("invioce" → "invoice"), even
+        one the training data taught the classifier ("blance") when the encoder does not know
+        it."""
+        return " ".join(self._fixed(encoder, word) for word in normalize(text).split())
+
+    def _fixed(self, encoder: SentenceEncoder, word: str) -> str:
+        if encoder.knows(word):
+            return word
+        folded = fold_repeats(word)
+        fixed = self._spelling.correct(folded)
+        if fixed == folded:
+            fixed = self._spelling.likelier(folded) or folded
+        return self._spellings.get(fixed, word)
+
+    def _rank(self, prepared: str, text: str | None = None) -> tuple[tuple[str, float], ...]:
+        """Every intent with its probability, best first: from the words of `prepared`, or,
+        when those leave the model unsure and the message's `text` is given, from its words
+        and its meaning."""
+        fit, encoder = self._fitted, self.encoder
+        model, probabilities = fit.words, fit.words.probabilities(prepared)
+        unsure = text is not None and max(probabilities) < fit.gate
+        if unsure and fit.meaning is not None and encoder is not None:
+            model = fit.meaning
+            meaning = encoder.encode([self._as_written(encoder, str(text))])[0]
+            probabilities = model.probabilities(prepared, meaning)
+        pairs = zip(model.classes, probabilities, strict=True)
         return tuple(sorted(pairs, key=lambda pair: (-pair[1], pair[0])))
 
 
-def _fitted(texts: list[str], intents: list[str], cache_dir: Path | None) -> FittedModel:
-    """The fit for these examples: loaded from `cache_dir` when stored there, else made."""
-    digest = stored.key(list(zip(texts, intents, strict=True)), sorted(set(intents)))
+def usual_spellings(texts: Iterable[str]) -> dict[str, str]:
+    """Each folded word of `texts` → its most frequent unfolded spelling there."""
+    counts = Counter((fold_repeats(word), word) for text in texts for word in text.split())
+    usual: dict[str, str] = {}
+    for (folded, word), _ in counts.most_common():
+        usual.setdefault(folded, word)
+    return usual
+
+
+def _fitted(
+    texts: list[str],
+    written: list[str],
+    intents: list[str],
+    encoder: SentenceEncoder | None,
+    cache_dir: Path | None,
+) -> Fit:
+    """The fit for these prepared texts (`written`: the same, as the encoder reads them):
+    loaded from `cache_dir` when stored there, else made."""
+    name = encoder.name if encoder is not None else ""
+    digest = stored.key(list(zip(texts, intents, strict=True)), sorted(set(intents)), name)
     found = stored.load(cache_dir, digest) if cache_dir is not None else None
     if found is not None:
         return found
     from bot.nlu.fitting import fit  # scikit-learn loads only when a model is trained
 
-    fitted = fit(texts, intents)
+    meanings = encoder.encode(written) if encoder is not None else None
+    fitted = fit(texts, intents, meanings, name)
     if cache_dir is not None:
         stored.save(cache_dir, digest, fitted)
     return fitted

@@ -11,6 +11,8 @@ from collections import Counter
 from collections.abc import Iterable
 
 MIN_LENGTH = 4  # shorter words have too many neighbours ("bell" → "bill") to guess safely
+RARE = 3  # a known word seen at most this often may be a typo (`likelier`)…
+MORE_FREQUENT = 10  # …of a neighbour seen at least this many times as often
 
 
 class SpellFixer:
@@ -31,11 +33,24 @@ class SpellFixer:
         """`word` itself when known, too short or unmatched; else its likeliest correction."""
         if word in self.counts or len(word) < MIN_LENGTH or not word.isalpha():
             return word
+        close = self._neighbours(word)
+        return min(close, key=lambda w: (-self.counts[w], w)) if close else word
+
+    def likelier(self, word: str) -> str | None:
+        """For a rare known word, the far more frequent word one edit away that it is probably
+        a typo of ("blance", seen twice → "balance", seen hundreds of times); else None. The
+        training data holds typos on purpose, so `correct` keeps them; a reader that never
+        learnt them (the sentence encoder) asks this."""
+        count = self.counts[word]
+        if not 0 < count <= RARE or len(word) < MIN_LENGTH or not word.isalpha():
+            return None
+        common = [w for w in self._neighbours(word) if self.counts[w] >= MORE_FREQUENT * count]
+        return min(common, key=lambda w: (-self.counts[w], w)) if common else None
+
+    def _neighbours(self, word: str) -> list[str]:
+        """Known words one edit from `word`, itself excluded."""
         candidates = {w for key in {word, *_deletes(word)} for w in self._index.get(key, ())}
-        close = [w for w in candidates if _osa_distance(word, w) <= 1]
-        if not close:
-            return word
-        return min(close, key=lambda w: (-self.counts[w], w))
+        return [w for w in candidates if w != word and _osa_distance(word, w) <= 1]
 
 
 def _deletes(word: str) -> set[str]:

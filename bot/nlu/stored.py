@@ -1,12 +1,12 @@
 """The fitted classifier kept on disk, so start-up loads it instead of training (≤ 3 s).
 
-Keyed by everything the fit depends on: the examples in order, the labels, the versions of
-scikit-learn and numpy, and `FIT_VERSION` (raise it when featurising or fitting changes). A
-different key is a different file, so a changed training file simply trains afresh; an
-unreadable file is ignored and replaced. Written atomically (a temporary file, then a rename),
-so two processes starting at once never read half a file. The files hold only what billbot's
-own training data produced, in billbot's own data folder: a `bot.nlu.fitted.FittedModel`,
-plain dicts and numpy arrays, so loading one never imports scikit-learn.
+Keyed by everything the fit depends on: the examples in order, the labels, the sentence
+encoder (if any), the versions of scikit-learn and numpy, and `FIT_VERSION` (raise it when
+featurising or fitting changes). A different key is a different file, so a changed training
+file simply trains afresh; an unreadable file is ignored and replaced. Written atomically (a
+temporary file, then a rename), so two processes starting at once never read half a file. The
+files hold only what billbot's own training data produced, in billbot's own data folder: a
+`bot.nlu.fitted.Fit`, plain dicts and numpy arrays, so loading one never imports scikit-learn.
 """
 
 from __future__ import annotations
@@ -22,20 +22,20 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bot.nlu.fitted import FittedModel
+from bot.nlu.fitted import Fit
 
 log = logging.getLogger(__name__)
-FIT_VERSION = "2"  # 2: plain FittedModel instead of scikit-learn objects
+FIT_VERSION = "3"  # 2: plain FittedModel instead of scikit-learn objects; 3: `Fit`
 
 
-def key(examples: Sequence[tuple[str, str]], labels: Sequence[str]) -> str:
-    """What the fit depends on, as one digest."""
-    versions = [metadata.version("scikit-learn"), metadata.version("numpy"), FIT_VERSION]
+def key(examples: Sequence[tuple[str, str]], labels: Sequence[str], encoder: str = "") -> str:
+    """What the fit depends on, as one digest; `encoder` names the sentence encoder, if any."""
+    versions = [metadata.version("scikit-learn"), metadata.version("numpy"), FIT_VERSION, encoder]
     payload = json.dumps([versions, list(labels), [list(pair) for pair in examples]])
     return hashlib.sha256(payload.encode()).hexdigest()[:40]
 
 
-def load(folder: Path, digest: str) -> FittedModel | None:
+def load(folder: Path, digest: str) -> Fit | None:
     """The fit stored under `digest`, or None (absent, unreadable or from another version)."""
     path = _path(folder, digest)
     try:
@@ -46,10 +46,10 @@ def load(folder: Path, digest: str) -> FittedModel | None:
     except Exception as error:  # a bad cache file must never stop start-up
         log.warning("ignoring the stored NLU model %s: %s", path.name, error)
         return None
-    return stored if isinstance(stored, FittedModel) else None
+    return stored if isinstance(stored, Fit) else None
 
 
-def save(folder: Path, digest: str, fitted: FittedModel) -> None:
+def save(folder: Path, digest: str, fitted: Fit) -> None:
     """Store the fit (best effort: a read-only folder only costs the next start-up a fit)."""
     try:
         folder.mkdir(parents=True, exist_ok=True)

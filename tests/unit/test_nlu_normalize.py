@@ -80,3 +80,17 @@ def test_known_short_numeric_or_distant_words_are_left_alone(fixer: SpellFixer, 
 def test_ties_go_to_the_more_frequent_word() -> None:
     fixer = SpellFixer(["cart", "card", "card"])
     assert fixer.correct("carx") == "card"
+
+
+def test_a_rare_known_word_next_to_a_far_more_frequent_one_is_likelier_that_one() -> None:
+    # the training data teaches typos on purpose: "blance" is known, but seen once
+    fixer = SpellFixer(["balance"] * 20 + ["blance", "bills"] + ["bill"] * 5)
+    assert fixer.correct("blance") == "blance"  # the classifier keeps what it learnt
+    assert fixer.likelier("blance") == "balance"  # a reader that never learnt it gets this
+
+
+@pytest.mark.parametrize("word", ["balance", "bills", "unknown", "sim"])
+def test_frequent_unknown_short_or_lonely_words_have_no_likelier_word(word: str) -> None:
+    # "bills" is rare, but "bill" is not ten times as frequent; "balance" is frequent itself
+    fixer = SpellFixer(["balance"] * 20 + ["bills"] + ["bill"] * 5 + ["sim", "sin"] * 3)
+    assert fixer.likelier(word) is None
