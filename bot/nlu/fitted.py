@@ -15,6 +15,7 @@ sentence's meaning together, asked only when the first is unsure.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,13 +59,22 @@ class FittedModel:
     classes: tuple[str, ...]
     coef: Weights  # (classes, features); one row for a binary model
     intercept: Weights
-    # (classes, dimensions): the weights of a sentence vector read beside the words, if any
+    # (classes, dimensions [+ classes]): the weights of a sentence vector read beside the
+    # words, if any, and of its closeness to each class's nearest example (`neighbours`)
     meaning_coef: Weights | None = None
+    neighbours: Neighbours | None = None
 
     def vector(self, text: str) -> tuple[Indices, Weights]:
         """The text's non-zero features as (column indices, values)."""
         pieces = [part.vector(text) for part in self.parts]
         return np.concatenate([p[0] for p in pieces]), np.concatenate([p[1] for p in pieces])
+
+    def dense(self, meaning: Vector) -> Weights:
+        """What the model reads of a sentence vector: itself, and how close it comes to each
+        class's nearest training example when the model keeps them."""
+        if self.neighbours is None:
+            return np.asarray(meaning, dtype=np.float64)
+        return np.concatenate([meaning, self.neighbours.closest(meaning)]).astype(np.float64)
 
     def probabilities(self, text: str, meaning: Vector | None = None) -> list[float]:
         """One probability per class, in `classes` order; `meaning` is the text's sentence
@@ -74,12 +84,43 @@ class FittedModel:
         if self.meaning_coef is not None:
             if meaning is None:
                 raise ValueError("this model reads a sentence vector beside the words")
-            scores = scores + self.meaning_coef @ meaning
+            scores = scores + self.meaning_coef @ self.dense(meaning)
         if len(self.classes) == 2:  # binary logistic regression keeps one row of weights
             positive = float(0.5 * (1.0 + np.tanh(scores[0] / 2.0)))  # sigmoid, overflow-free
             return [1.0 - positive, positive]
         exp = np.exp(scores - scores.max())
         return [float(p) for p in exp / exp.sum()]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Neighbours:
+    """The training examples' sentence vectors, grouped by class: how close a message comes to
+    each class's nearest example (a cosine: the vectors are of length 1). A paraphrase of one
+    example lands near it even when a linear reading of the vector misses it."""
+
+    vectors: NDArray[np.float32]  # (examples, dimensions), rows grouped by class
+    starts: Indices  # the first row of each class, in the model's `classes` order
+
+    @classmethod
+    def of(cls, vectors: Vector, labels: Sequence[str], classes: Sequence[str]) -> Neighbours:
+        """`vectors[i]` is an example of `labels[i]`; every class has at least one."""
+        order, starts = grouping(labels, classes)
+        return cls(np.ascontiguousarray(vectors[order], dtype=np.float32), starts)
+
+    def closest(self, meaning: Vector) -> Weights:
+        """The best cosine between `meaning` and each class's examples, in `classes` order."""
+        similarities = self.vectors @ np.asarray(meaning, dtype=np.float32)
+        return np.maximum.reduceat(similarities, self.starts).astype(np.float64)
+
+
+def grouping(labels: Sequence[str], classes: Sequence[str]) -> tuple[Indices, Indices]:
+    """(the examples' order grouped by class, each group's first position), classes in
+    `classes` order and examples in their own order within a class."""
+    rank = {name: n for n, name in enumerate(classes)}
+    ranks = np.array([rank[label] for label in labels], dtype=np.int64)
+    counts = np.bincount(ranks, minlength=len(classes))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    return np.argsort(ranks, kind="stable"), starts
 
 
 @dataclass(frozen=True, slots=True, eq=False)

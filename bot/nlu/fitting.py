@@ -16,13 +16,16 @@ from threadpoolctl import threadpool_limits
 
 from bot.nlu.encoder import Vectors
 from bot.nlu.features import Featurizer
-from bot.nlu.fitted import Fit, FittedModel
+from bot.nlu.fitted import Fit, FittedModel, Neighbours, Weights, grouping
 
 # Weak regularisation: the examples are few, short and clean, and the confidence threshold
 # needs probabilities that separate in-scope from out-of-scope.
 REGULARISATION_C = 30.0
-# The sentence vector's weight beside the two TF-IDF blocks (each of length 1, like it)
+# The sentence vector's weight beside the two TF-IDF blocks (each of length 1, like it), and
+# that of its closeness to each class's nearest example
 MEANING_WEIGHT = 1.0
+NEIGHBOUR_WEIGHT = 1.0
+BLOCK = 1024  # examples compared with all the others at once (a block × examples matrix)
 # Below this best confidence of the words-only model, the model that also reads meaning answers
 # (chosen on the evaluation set: about a quarter of messages, nearly all of the gain; docs/nlu.md)
 MEANING_GATE = 0.9
@@ -41,9 +44,12 @@ def fit(
     words = plain(featurizer, _regression(features, labels))
     if meanings is None:
         return Fit(words)
-    beside = sparse.hstack([features, sparse.csr_matrix(meanings * MEANING_WEIGHT)], format="csr")
-    both = _regression(beside, labels)
-    return Fit(words, _split(words, both), encoder=encoder, gate=MEANING_GATE)
+    neighbours = Neighbours.of(meanings, labels, words.classes)
+    dense = np.hstack(
+        [meanings * MEANING_WEIGHT, _closest_others(meanings, labels, words) * NEIGHBOUR_WEIGHT]
+    )
+    both = _regression(sparse.hstack([features, sparse.csr_matrix(dense)], format="csr"), labels)
+    return Fit(words, _split(words, both, neighbours), encoder=encoder, gate=MEANING_GATE)
 
 
 def fit_with_scikit_learn(
@@ -73,15 +79,34 @@ def _regression(features: Any, labels: Sequence[str]) -> LogisticRegression:
     return classifier
 
 
-def _split(words: FittedModel, both: LogisticRegression) -> FittedModel:
-    """`both`'s weights as the words' columns (the same featurizer as `words`) and the
-    meaning's, the latter scaled by `MEANING_WEIGHT` as its inputs were."""
+def _closest_others(meanings: Vectors, labels: Sequence[str], words: FittedModel) -> Weights:
+    """Each example's closeness to each class's nearest example other than itself: what a
+    message it resembles, but is not, would be given (`Neighbours.closest`)."""
+    order, starts = grouping(labels, words.classes)
+    grouped = np.ascontiguousarray(meanings[order], dtype=np.float32)
+    out = np.empty((len(labels), len(words.classes)))
+    for first in range(0, len(grouped), BLOCK):
+        rows = np.arange(first, min(first + BLOCK, len(grouped)))
+        similarities = grouped[rows] @ grouped.T
+        similarities[np.arange(len(rows)), rows] = -1.0  # itself: the least a cosine can be
+        out[order[rows]] = np.maximum.reduceat(similarities, starts, axis=1)
+    return out
+
+
+def _split(words: FittedModel, both: LogisticRegression, neighbours: Neighbours) -> FittedModel:
+    """`both`'s weights as the words' columns (the same featurizer as `words`) and the dense
+    ones', scaled as their inputs were."""
     coef = np.asarray(both.coef_, dtype=np.float64)
     columns = words.coef.shape[1]
+    dense = coef[:, columns:]
+    scale = np.ones(dense.shape[1])
+    scale[: -len(words.classes)] = MEANING_WEIGHT
+    scale[-len(words.classes) :] = NEIGHBOUR_WEIGHT
     return FittedModel(
         parts=words.parts,
         classes=words.classes,
         coef=coef[:, :columns],
         intercept=np.asarray(both.intercept_, dtype=np.float64),
-        meaning_coef=coef[:, columns:] * MEANING_WEIGHT,
+        meaning_coef=dense * scale,
+        neighbours=neighbours,
     )

@@ -25,7 +25,7 @@ from typing import Any
 from bot.nlu.fitted import Fit
 
 log = logging.getLogger(__name__)
-FIT_VERSION = "3"  # 2: plain FittedModel instead of scikit-learn objects; 3: `Fit`
+FIT_VERSION = "4"  # 2: plain FittedModel, not scikit-learn objects; 3: `Fit`; 4: neighbours
 
 
 def key(examples: Sequence[tuple[str, str]], labels: Sequence[str], encoder: str = "") -> str:

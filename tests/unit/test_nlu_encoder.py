@@ -17,7 +17,13 @@ from bot.bootstrap import build_nlu
 from bot.nlu import NluModel, encoder, stored
 from bot.nlu.encoder import MiniLmEncoder, RememberingEncoder, SentenceEncoder, load_encoder
 from bot.nlu.features import Featurizer
-from bot.nlu.fitting import MEANING_WEIGHT, REGULARISATION_C, fit
+from bot.nlu.fitting import (
+    MEANING_WEIGHT,
+    NEIGHBOUR_WEIGHT,
+    REGULARISATION_C,
+    _closest_others,
+    fit,
+)
 from bot.nlu.model import prepare
 from bot.settings import Settings
 
@@ -131,7 +137,7 @@ def test_the_remembering_encoder_encodes_each_text_once() -> None:
 # --- fitting with meaning ---------------------------------------------------------------------
 
 
-def test_the_meaning_model_scores_as_scikit_learn_on_words_and_vector_side_by_side() -> None:
+def test_the_meaning_model_scores_as_scikit_learn_on_words_vector_and_neighbours() -> None:
     texts = [prepare(text) for text, _ in EXAMPLES]
     labels = [intent for _, intent in EXAMPLES]
     meanings = WordsEncoder().encode(texts)
@@ -139,18 +145,54 @@ def test_the_meaning_model_scores_as_scikit_learn_on_words_and_vector_side_by_si
     assert fitted.meaning is not None and fitted.encoder == "words-test"
 
     featurizer = Featurizer()
-    both = sparse.hstack(
-        [featurizer.fit_transform(texts), sparse.csr_matrix(meanings * MEANING_WEIGHT)],
-        format="csr",
-    )
+    closest = _closest_by_brute_force(meanings, labels, fitted.words.classes)
+    dense = np.hstack([meanings * MEANING_WEIGHT, closest * NEIGHBOUR_WEIGHT])
+    both = sparse.hstack([featurizer.fit_transform(texts), sparse.csr_matrix(dense)], format="csr")
     classifier = LogisticRegression(
         C=REGULARISATION_C, solver="newton-cg", max_iter=500, random_state=0
     ).fit(both, labels)
     probe = prepare("my sim phone was taken")
     vector = WordsEncoder().encode([probe])[0]
-    row = sparse.hstack([featurizer.transform([probe]), sparse.csr_matrix(vector[None, :])])
-    expected = classifier.predict_proba(sparse.csr_matrix(row) * 1.0)[0]
-    assert np.allclose(fitted.meaning.probabilities(probe, vector), expected, atol=1e-8)
+    nearest = [
+        max(float(v @ vector) for v, c in zip(meanings, labels, strict=True) if c == k)
+        for k in fitted.words.classes
+    ]
+    row = np.hstack([vector * MEANING_WEIGHT, np.array(nearest) * NEIGHBOUR_WEIGHT])
+    probe_row = sparse.hstack([featurizer.transform([probe]), sparse.csr_matrix(row[None, :])])
+    expected = classifier.predict_proba(sparse.csr_matrix(probe_row))[0]
+    assert np.allclose(fitted.meaning.probabilities(probe, vector), expected, atol=1e-6)
+
+
+def _closest_by_brute_force(
+    meanings: np.ndarray, labels: list[str], classes: Sequence[str]
+) -> np.ndarray:
+    """Each example's best cosine with each class's examples, itself left out (-1 if none)."""
+    return np.array(
+        [
+            [
+                max(
+                    [
+                        float(meanings[i] @ meanings[j])
+                        for j, c in enumerate(labels)
+                        if c == k and j != i
+                    ],
+                    default=-1.0,
+                )
+                for k in classes
+            ]
+            for i in range(len(labels))
+        ]
+    )
+
+
+def test_an_example_alone_in_its_class_is_not_its_own_neighbour() -> None:
+    texts = ["my bill", "my balance", "block sim", "weather"]
+    labels = ["balance", "balance", "bar_sim", "out_of_scope"]
+    meanings = WordsEncoder().encode(texts)
+    fitted = fit(texts, labels, meanings, "words-test")
+    expected = _closest_by_brute_force(meanings, labels, fitted.words.classes)
+    assert np.allclose(_closest_others(meanings, labels, fitted.words), expected, atol=1e-6)
+    assert expected[2][1] == -1.0  # "block sim" has no other bar_sim example
 
 
 def test_the_meaning_model_refuses_to_score_without_a_vector() -> None:
