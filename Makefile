@@ -28,7 +28,10 @@ format: setup
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# The intent recogniser is trained (or its stored fit found) once, before the test workers
+# start: each then loads it from var/nlu instead of training the same fit side by side.
 test: lint
+	$(BIN)/billbot nlu parse "train the recogniser" > /dev/null
 	$(BIN)/pytest -n 2
 
 # Bare endpoints vs billbot on SQLite and PostgreSQL under wrk (installed when missing, as root):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -59,7 +60,7 @@ class MiniLmEncoder:
         from tokenizers import BertWordPieceTokenizer
 
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 1
+        options.intra_op_num_threads = min(2, os.cpu_count() or 1)
         options.log_severity_level = 3  # warnings about unused initialisers are not ours
         # its threads sleep between runs instead of spinning: the rest of the parse (and the
         # other requests) need the cores

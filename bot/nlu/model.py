@@ -41,6 +41,9 @@ class IntentCatalog(Protocol):
 
 # chosen on the training folds and the evaluation set (docs/nlu.md, "Choosing the threshold")
 DEFAULT_THRESHOLD = 0.55
+# A message of fewer words is read by its words alone: one keyword ("saldo", "menu") is what the
+# words model knows best and a sentence encoder least
+MEANING_MIN_WORDS = 2
 CACHED_TEXTS = 4096  # remembered parses of short digit-free texts
 CACHED_TEXT_CHARS = 80
 
@@ -266,6 +269,7 @@ class NluModel:
         fit, encoder = self._fitted, self.encoder
         model, probabilities = fit.words, fit.words.probabilities(prepared)
         unsure = text is not None and max(probabilities) < fit.gate
+        unsure = unsure and len(prepared.split()) >= MEANING_MIN_WORDS
         if unsure and fit.meaning is not None and encoder is not None:
             model = fit.meaning
             meaning = encoder.encode([self._as_written(encoder, str(text))])[0]

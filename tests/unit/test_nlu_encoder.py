@@ -223,15 +223,22 @@ def _model_with(words: WordsEncoder) -> NluModel:
 def test_only_messages_the_words_leave_unsure_are_encoded() -> None:
     words = WordsEncoder()
     model = _model_with(words)
-    gate = model._fitted.gate
-    sure = model._fitted.words.probabilities(prepare("block my sim"))
-    unsure = model._fitted.words.probabilities(prepare("gone"))
-    assert max(sure) >= gate > max(unsure)  # the premise: one sure message, one unsure
+    gate = model._fitted.words.probabilities
+    sure, unsure = gate(prepare("block my sim")), gate(prepare("it is gone"))
+    assert max(sure) >= model.meaning_gate > max(unsure)  # the premise
 
     model.parse("block my sim")
     assert words.asked == []
+    model.parse("it is gone")
+    assert words.asked == ["it is gone"]
+
+
+def test_a_one_word_message_is_read_by_its_words_alone() -> None:
+    words = WordsEncoder()
+    model = _model_with(words)
+    assert max(model._fitted.words.probabilities(prepare("gone"))) < model.meaning_gate
     model.parse("gone")
-    assert words.asked == ["gone"]
+    assert words.asked == []
 
 
 def test_the_pieces_of_a_two_request_message_cost_no_encoder_runs() -> None:
