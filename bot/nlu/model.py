@@ -11,8 +11,7 @@ menu share one list. Training data naming an intent outside the labels is refuse
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
@@ -26,6 +25,7 @@ from bot.nlu.requests import lead_and_also, requests
 from bot.nlu.spelling import SpellFixer
 from bot.nlu.training import load_labelled_files, training_files
 from bot.nlu.types import OUT_OF_SCOPE, ParseResult
+from bot.nlu.written import AsWritten, usual_spellings
 
 
 class IntentCatalog(Protocol):
@@ -74,7 +74,7 @@ class NluModel:
         default_region: str,
         examples: Sequence[tuple[str, str]] = (),
         encoder: SentenceEncoder | None = None,
-        spellings: Mapping[str, str] | None = None,
+        as_written: AsWritten | None = None,
     ) -> None:
         self.labels: tuple[str, ...] = tuple(labels)
         # What it learnt from, as given: cross-validation retrains on folds of exactly these.
@@ -83,9 +83,8 @@ class NluModel:
         # the encoder the fit's second model was fitted with; None when it has none
         self.encoder = encoder if fitted.meaning is not None else None
         self._spelling = spelling
-        # folded word → its usual spelling in the training data ("bil" → "bill"): the encoder
-        # reads words as people spell them
-        self._spellings = spellings or {}
+        # how the encoder reads a message: as people spell it, typos fixed
+        self._as_written = as_written or AsWritten(spelling, {})
         self._threshold = threshold
         self.default_region = default_region
         self._parse_remembered = lru_cache(maxsize=CACHED_TEXTS)(self.classify)
@@ -125,7 +124,7 @@ class NluModel:
             default_region=default_region,
             examples=examples,
             encoder=encoder,
-            spellings=usual_spellings(written),
+            as_written=AsWritten(spelling, usual_spellings(written)),
         )
 
     @classmethod
@@ -246,22 +245,6 @@ class NluModel:
         """Below this best confidence of the words alone, meaning is read too (0: never)."""
         return self._fitted.gate if self.encoder is not None else 0.0
 
-    def _as_written(self, encoder: SentenceEncoder, text: str) -> str:
-        """What the encoder reads: normalised, spelt as people spell ("bill", not the
-        classifier's folded "bil"), each one-letter typo fixed ("invioce" → "invoice"), even
-        one the training data taught the classifier ("blance") when the encoder does not know
-        it."""
-        return " ".join(self._fixed(encoder, word) for word in normalize(text).split())
-
-    def _fixed(self, encoder: SentenceEncoder, word: str) -> str:
-        if encoder.knows(word):
-            return word
-        folded = fold_repeats(word)
-        fixed = self._spelling.correct(folded)
-        if fixed == folded:
-            fixed = self._spelling.likelier(folded) or folded
-        return self._spellings.get(fixed, word)
-
     def _rank(self, prepared: str, text: str | None = None) -> tuple[tuple[str, float], ...]:
         """Every intent with its probability, best first: from the words of `prepared`, or,
         when those leave the model unsure and the message's `text` is given, from its words
@@ -272,19 +255,10 @@ class NluModel:
         unsure = unsure and len(prepared.split()) >= MEANING_MIN_WORDS
         if unsure and fit.meaning is not None and encoder is not None:
             model = fit.meaning
-            meaning = encoder.encode([self._as_written(encoder, str(text))])[0]
+            meaning = encoder.encode([self._as_written.read(str(text), encoder.knows)])[0]
             probabilities = model.probabilities(prepared, meaning)
         pairs = zip(model.classes, probabilities, strict=True)
         return tuple(sorted(pairs, key=lambda pair: (-pair[1], pair[0])))
-
-
-def usual_spellings(texts: Iterable[str]) -> dict[str, str]:
-    """Each folded word of `texts` → its most frequent unfolded spelling there."""
-    counts = Counter((fold_repeats(word), word) for text in texts for word in text.split())
-    usual: dict[str, str] = {}
-    for (folded, word), _ in counts.most_common():
-        usual.setdefault(folded, word)
-    return usual
 
 
 def _fitted(

@@ -25,6 +25,9 @@ from bot.nlu.fitting import (
     fit,
 )
 from bot.nlu.model import prepare
+from bot.nlu.normalize import normalize
+from bot.nlu.spelling import SpellFixer
+from bot.nlu.written import AsWritten, usual_spellings
 from bot.settings import Settings
 
 LABELS = ("balance", "bar_sim", "out_of_scope")
@@ -249,14 +252,27 @@ def test_the_pieces_of_a_two_request_message_cost_no_encoder_runs() -> None:
 
 
 def test_the_encoder_reads_words_as_people_spell_them_with_typos_fixed() -> None:
-    words = WordsEncoder(known=["bill", "how", "much", "is", "my", "balance", "account"])
-    examples = [*EXAMPLES, ("blance", "balance"), *[("my account balance", "balance")] * 12]
-    model = NluModel.train(examples, labels=LABELS, encoder=words, threshold=0.0)
+    texts = ["how much is my bill", "blance", *["my account balance"] * 12, "invoice"]
+    spelling = SpellFixer(word for text in texts for word in prepare(text).split())
+    reading = AsWritten(spelling, usual_spellings(normalize(text) for text in texts))
+    knows = {"bill", "how", "much", "is", "my", "balance", "account", "invoice"}.__contains__
     # folded for the classifier ("bil"), spelt as usual for the encoder; a rare known typo
-    # ("blance") and an unknown one ("acount" is one edit from "account") are both fixed
-    assert model._as_written(words, "how much is my bill") == "how much is my bill"
-    assert model._as_written(words, "blance") == "balance"
-    assert model._as_written(words, "my acount") == "my account"
+    # ("blance"), a folded one ("acount") and an unknown one ("invioce") are all fixed
+    assert reading.read("How much is my BILL?", knows) == "how much is my bill"
+    assert reading.read("blance", knows) == "balance"
+    assert reading.read("my acount", knows) == "my account"
+    assert reading.read("invioce", knows) == "invoice"
+    assert reading.read("gracias", knows) == "gracias"  # unknown to both: as written
+
+
+def test_the_model_hands_the_encoder_the_message_as_written() -> None:
+    words = WordsEncoder(known=["how", "much", "is", "my", "bill", "account"])
+    model = NluModel.train(
+        [*EXAMPLES, *[("my account", "balance")] * 3], labels=LABELS, encoder=words
+    )
+    words.asked.clear()
+    model.parse("it is gone from my acount")
+    assert words.asked == ["it is gone from my account"]
 
 
 def test_the_stored_fit_is_keyed_by_the_encoder(tmp_path: Path) -> None:
