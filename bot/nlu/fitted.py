@@ -101,12 +101,6 @@ class Neighbours:
     vectors: NDArray[np.float32]  # (examples, dimensions), rows grouped by class
     starts: Indices  # the first row of each class, in the model's `classes` order
 
-    @classmethod
-    def of(cls, vectors: Vector, labels: Sequence[str], classes: Sequence[str]) -> Neighbours:
-        """`vectors[i]` is an example of `labels[i]`; every class has at least one."""
-        order, starts = grouping(labels, classes)
-        return cls(np.ascontiguousarray(vectors[order], dtype=np.float32), starts)
-
     def closest(self, meaning: Vector) -> Weights:
         """The best cosine between `meaning` and each class's examples, in `classes` order."""
         similarities = self.vectors @ np.asarray(meaning, dtype=np.float32)

@@ -16,7 +16,7 @@ from threadpoolctl import threadpool_limits
 
 from bot.nlu.encoder import Vectors
 from bot.nlu.features import Featurizer
-from bot.nlu.fitted import Fit, FittedModel, Neighbours, Weights, grouping
+from bot.nlu.fitted import Fit, FittedModel, Indices, Neighbours, Weights, grouping
 
 # Weak regularisation: the examples are few, short and clean, and the confidence threshold
 # needs probabilities that separate in-scope from out-of-scope.
@@ -44,10 +44,10 @@ def fit(
     words = plain(featurizer, _regression(features, labels))
     if meanings is None:
         return Fit(words)
-    neighbours = Neighbours.of(meanings, labels, words.classes)
-    dense = np.hstack(
-        [meanings * MEANING_WEIGHT, _closest_others(meanings, labels, words) * NEIGHBOUR_WEIGHT]
-    )
+    order, starts = grouping(labels, words.classes)
+    neighbours = Neighbours(np.ascontiguousarray(meanings[order], dtype=np.float32), starts)
+    closest = _closest_others(neighbours, order)
+    dense = np.hstack([meanings * MEANING_WEIGHT, closest * NEIGHBOUR_WEIGHT])
     both = _regression(sparse.hstack([features, sparse.csr_matrix(dense)], format="csr"), labels)
     return Fit(words, _split(words, both, neighbours), encoder=encoder, gate=MEANING_GATE)
 
@@ -79,12 +79,12 @@ def _regression(features: Any, labels: Sequence[str]) -> LogisticRegression:
     return classifier
 
 
-def _closest_others(meanings: Vectors, labels: Sequence[str], words: FittedModel) -> Weights:
+def _closest_others(neighbours: Neighbours, order: Indices) -> Weights:
     """Each example's closeness to each class's nearest example other than itself: what a
-    message it resembles, but is not, would be given (`Neighbours.closest`)."""
-    order, starts = grouping(labels, words.classes)
-    grouped = np.ascontiguousarray(meanings[order], dtype=np.float32)
-    out = np.empty((len(labels), len(words.classes)))
+    message it resembles, but is not, would be given (`Neighbours.closest`). `neighbours`
+    holds the examples' vectors in `order`."""
+    grouped, starts = neighbours.vectors, neighbours.starts
+    out = np.empty((len(grouped), len(starts)))
     for first in range(0, len(grouped), BLOCK):
         rows = np.arange(first, min(first + BLOCK, len(grouped)))
         similarities = grouped[rows] @ grouped.T

@@ -112,8 +112,8 @@ class NluModel:
         """
         known = tuple(dict.fromkeys(labels))
         _check_examples(examples, known, threshold)
-        texts = [prepare(text) for text, _ in examples]
-        written = [normalize(text) for text, _ in examples]
+        written = [normalize(text) for text, _ in examples]  # as the encoder reads them
+        texts = [fold_repeats(text) for text in written]  # `prepare`d, normalising once
         fitted = _fitted(texts, written, [intent for _, intent in examples], encoder, cache_dir)
         spelling = SpellFixer(word for text in texts for word in text.split())
         return cls(

@@ -17,6 +17,7 @@ from bot.bootstrap import build_nlu
 from bot.nlu import NluModel, encoder, stored
 from bot.nlu.encoder import MiniLmEncoder, RememberingEncoder, SentenceEncoder, load_encoder
 from bot.nlu.features import Featurizer
+from bot.nlu.fitted import grouping
 from bot.nlu.fitting import (
     MEANING_WEIGHT,
     NEIGHBOUR_WEIGHT,
@@ -193,8 +194,11 @@ def test_an_example_alone_in_its_class_is_not_its_own_neighbour() -> None:
     labels = ["balance", "balance", "bar_sim", "out_of_scope"]
     meanings = WordsEncoder().encode(texts)
     fitted = fit(texts, labels, meanings, "words-test")
+    assert fitted.meaning is not None and fitted.meaning.neighbours is not None
     expected = _closest_by_brute_force(meanings, labels, fitted.words.classes)
-    assert np.allclose(_closest_others(meanings, labels, fitted.words), expected, atol=1e-6)
+    order, _ = grouping(labels, fitted.words.classes)
+    found = _closest_others(fitted.meaning.neighbours, order)
+    assert np.allclose(found, expected, atol=1e-6)
     assert expected[2][1] == -1.0  # "block sim" has no other bar_sim example
 
 
