@@ -71,13 +71,14 @@ class MiniLmEncoder:
         self._tokenizer = BertWordPieceTokenizer(str(vocabulary), lowercase=True)
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._vocabulary = frozenset(self._tokenizer.get_vocab())
+        self._dimensions = int(self._session.get_outputs()[0].shape[-1])  # 384
 
     def knows(self, word: str) -> bool:
         return word in self._vocabulary
 
     def encode(self, texts: Sequence[str]) -> Vectors:
         """One unit vector per text, in order; texts of like length are run together."""
-        out = np.zeros((len(texts), 384), dtype=np.float32)
+        out = np.zeros((len(texts), self._dimensions), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda n: len(texts[n]))
         for start in range(0, len(order), BATCH):
             rows = order[start : start + BATCH]
@@ -93,7 +94,7 @@ class MiniLmEncoder:
             ids[row, : len(e.ids)] = e.ids
             mask[row, : len(e.ids)] = 1
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        states: Any = self._session.run(None, feeds)[0]  # (texts, tokens, 384)
+        states: Any = self._session.run(None, feeds)[0]  # (texts, tokens, dimensions)
         summed = (states * mask[:, :, None]).sum(axis=1)
         means = summed / mask.sum(axis=1, keepdims=True)
         norms = np.linalg.norm(means, axis=1, keepdims=True)

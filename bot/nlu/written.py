@@ -19,10 +19,10 @@ from bot.nlu.spelling import SpellFixer
 
 def usual_spellings(texts: Iterable[str]) -> dict[str, str]:
     """Each folded word of the normalised `texts` → its most frequent unfolded spelling."""
-    counts = Counter((fold_repeats(word), word) for text in texts for word in text.split())
+    counts = Counter(word for text in texts for word in text.split())
     usual: dict[str, str] = {}
-    for (folded, word), _ in counts.most_common():
-        usual.setdefault(folded, word)
+    for word, _ in counts.most_common():  # each distinct word folded once
+        usual.setdefault(fold_repeats(word), word)
     return usual
 
 
